@@ -1,0 +1,24 @@
+/**
+ * @module The one list of function definitions. functions/index.ts registers it with the Functions
+ * host; devhost/ serves the same list when Core Tools is not installed.
+ */
+import type { FunctionDefinition } from "../shared/runtime/functionDefinitions.js";
+import { healthRoute } from "./health.js";
+import { settingsRoutes } from "./settings.js";
+import { profileRoutes } from "./profiles.js";
+import { mailboxRoutes } from "./mailboxes.js";
+import { contactRoutes } from "./contacts.js";
+import { alertRoutes } from "./alerts.js";
+import { jobRoutes } from "./jobs.js";
+import { openApiRoute } from "./openapi.js";
+
+export const definitions: FunctionDefinition[] = [
+  healthRoute,
+  ...settingsRoutes,
+  ...profileRoutes,
+  ...mailboxRoutes,
+  ...contactRoutes,
+  ...alertRoutes,
+  ...jobRoutes,
+  openApiRoute,
+];

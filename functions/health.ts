@@ -1,0 +1,37 @@
+/**
+ * @module Route: GET /api/health (no key). 200 when every dependency answers, 503 naming the ones
+ * that do not.
+ */
+import { z } from "zod";
+import type { HttpFunctionDefinition } from "../shared/runtime/functionDefinitions.js";
+import { documentRoute } from "../shared/http/route.js";
+import { json } from "../shared/http/responses.js";
+import { checkHealth } from "../shared/runtime/health.js";
+
+const check = z.enum(["ok", "failed"]);
+const healthView = z.object({
+  status: z.enum(["ok", "unhealthy"]),
+  checks: z.object({ tables: check, queues: check, blobs: check, secrets: check }),
+});
+
+documentRoute({
+  name: "health", method: "GET", route: "health", role: "public",
+  summary: "Liveness and dependency checks (no key needed); 503 names the failing check",
+  success: { status: 200, schema: healthView },
+});
+
+export const healthRoute: HttpFunctionDefinition = {
+  kind: "http",
+  name: "health",
+  route: "health",
+  methods: ["GET"],
+  handler: async () => {
+    try {
+      const report = await checkHealth();
+      return json(report.status === "ok" ? 200 : 503, report);
+    } catch {
+      // Settings could not even be read: nothing below can be checked.
+      return json(503, { status: "unhealthy", checks: { tables: "failed", queues: "failed", blobs: "failed", secrets: "failed" } });
+    }
+  },
+};

@@ -1,0 +1,84 @@
+/**
+ * @module Routes: mailboxes, approval.
+ */
+import { z } from "zod";
+import { defineRoute } from "../shared/http/route.js";
+import { entity, json, noContent } from "../shared/http/responses.js";
+import { mailboxCreate, mailboxListQuery, mailboxPatch, mailboxView, toMailboxView } from "../shared/domain/mailbox.js";
+import { listOf, listQuery } from "../shared/domain/common.js";
+import { odataString } from "../shared/storage/documentTable.js";
+import { createMailbox, deleteMailbox, setApproval, updateMailbox } from "../shared/admin/mailboxes.js";
+
+const byId = "mailboxes/{id}";
+const listQuerySchema = listQuery.extend(mailboxListQuery.shape).strict();
+
+export const mailboxRoutes = [
+  defineRoute({
+    name: "mailboxesCreate", method: "POST", route: "mailboxes", role: "admin",
+    summary: "Create a mailbox for a user or queue", body: mailboxCreate,
+    success: { status: 201, schema: mailboxView },
+    handle: async ({ services, body }) => {
+      const saved = await createMailbox(services, body);
+      return entity(201, toMailboxView(saved.doc, saved.etag));
+    },
+  }),
+  defineRoute({
+    name: "mailboxesList", method: "GET", route: "mailboxes", role: "admin",
+    summary: "List mailboxes, filtered by profile, owner type, approval or incoming status", query: listQuerySchema,
+    success: { status: 200, schema: listOf(mailboxView) },
+    handle: async ({ services, query }) => {
+      const { top, continuationToken, ...filters } = query;
+      const filter = Object.entries(filters)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k} eq '${odataString(String(v))}'`)
+        .join(" and ");
+      const page = await services.repos.mailboxes.list({ top, continuationToken, ...(filter ? { filter } : {}) });
+      return json(200, { items: page.items.map((s) => toMailboxView(s.doc, s.etag)), continuationToken: page.continuationToken });
+    },
+  }),
+  defineRoute({
+    name: "mailboxesGet", method: "GET", route: byId, role: "admin",
+    summary: "Read one mailbox with its sync status",
+    success: { status: 200, schema: mailboxView },
+    handle: async ({ services, params }) => {
+      const s = await services.repos.mailboxes.require(params.id ?? "");
+      return entity(200, toMailboxView(s.doc, s.etag));
+    },
+  }),
+  defineRoute({
+    name: "mailboxesPatch", method: "PATCH", route: byId, role: "admin",
+    summary: "Change a mailbox; a new address, profile or credentials need Test & Enable again", body: mailboxPatch,
+    success: { status: 200, schema: mailboxView },
+    handle: async ({ services, params, body, ifMatch }) => {
+      const saved = await updateMailbox(services, params.id ?? "", body, ifMatch);
+      return entity(200, toMailboxView(saved.doc, saved.etag));
+    },
+  }),
+  defineRoute({
+    name: "mailboxesDelete", method: "DELETE", route: byId, role: "admin",
+    summary: "Delete a mailbox",
+    success: { status: 204, schema: z.undefined(), description: "Deleted" },
+    handle: async ({ services, params, ifMatch }) => {
+      await deleteMailbox(services, params.id ?? "", ifMatch);
+      return noContent();
+    },
+  }),
+  defineRoute({
+    name: "mailboxesApprove", method: "POST", route: `${byId}/approve`, role: "approver",
+    summary: "Approve a mailbox's email address (approver role)",
+    success: { status: 200, schema: mailboxView },
+    handle: async ({ services, params, ifMatch }) => {
+      const saved = await setApproval(services, params.id ?? "", "approved", ifMatch);
+      return entity(200, toMailboxView(saved.doc, saved.etag));
+    },
+  }),
+  defineRoute({
+    name: "mailboxesReject", method: "POST", route: `${byId}/reject`, role: "approver",
+    summary: "Reject a mailbox's email address (approver role)",
+    success: { status: 200, schema: mailboxView },
+    handle: async ({ services, params, ifMatch }) => {
+      const saved = await setApproval(services, params.id ?? "", "rejected", ifMatch);
+      return entity(200, toMailboxView(saved.doc, saved.etag));
+    },
+  }),
+];

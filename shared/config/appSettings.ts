@@ -1,0 +1,85 @@
+/**
+ * @module App settings (environment / local.settings.json), validated once with zod.
+ * Every name here is listed in API.md "Configuration" and set by infra/ (a test keeps them in step).
+ * A bad or missing setting fails start-up with one message that names each offending setting.
+ */
+import { z } from "zod";
+import { AppError } from "../errors.js";
+
+const base64Key32 = z
+  .string()
+  .refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s, "base64").length === 32, {
+    message: "must be 32 bytes, base64-encoded (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\")",
+  });
+
+/** NCRONTAB has six fields: second minute hour day month day-of-week. */
+const ncrontab = z.string().refine((s) => s.trim().split(/\s+/).length === 6, {
+  message: "must be an NCRONTAB expression with six fields (second minute hour day month day-of-week)",
+});
+
+export const appSettingsSchema = z
+  .object({
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    AzureWebJobsStorage__accountName: z.string().min(3).optional(),
+    AzureWebJobsStorage__blobServiceUri: z.url().optional(),
+    AzureWebJobsStorage__queueServiceUri: z.url().optional(),
+    AzureWebJobsStorage__tableServiceUri: z.url().optional(),
+    AzureWebJobsStorage__clientId: z.string().min(1).optional(),
+    AzureWebJobsStorage__credential: z.literal("managedidentity").optional(),
+    KEY_VAULT_URL: z.url().optional(),
+    LOCAL_SECRETS_KEY: base64Key32.optional(),
+    API_KEY: z.string().min(8, "must be at least 8 characters").optional(),
+    API_MASTER_KEY: z.string().min(8, "must be at least 8 characters").optional(),
+    SCHEDULER_SCHEDULE: ncrontab.default("0 */1 * * * *"),
+    PORT: z.coerce.number().int().min(1).max(65535).default(7071),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.KEY_VAULT_URL && !s.LOCAL_SECRETS_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["LOCAL_SECRETS_KEY"],
+        message: "is required when KEY_VAULT_URL is not set (the embedded secret store needs it)",
+      });
+    }
+  });
+
+export type AppSettings = z.infer<typeof appSettingsSchema>;
+
+/** How to reach Storage: a connection string, or identity-based service URIs (Azure). */
+export type StorageTarget =
+  | { kind: "connectionString"; connectionString: string }
+  | { kind: "identity"; blobUri: string; queueUri: string; tableUri: string; clientId?: string };
+
+const DEV_STORAGE = "UseDevelopmentStorage=true";
+
+export function storageTarget(s: AppSettings): StorageTarget {
+  const account = s.AzureWebJobsStorage__accountName;
+  const hasIdentity = account !== undefined || s.AzureWebJobsStorage__blobServiceUri !== undefined;
+  if (hasIdentity && !s.AzureWebJobsStorage) {
+    const uri = (svc: string, given: string | undefined): string => given ?? `https://${account}.${svc}.core.windows.net`;
+    return {
+      kind: "identity",
+      blobUri: uri("blob", s.AzureWebJobsStorage__blobServiceUri),
+      queueUri: uri("queue", s.AzureWebJobsStorage__queueServiceUri),
+      tableUri: uri("table", s.AzureWebJobsStorage__tableServiceUri),
+      ...(s.AzureWebJobsStorage__clientId ? { clientId: s.AzureWebJobsStorage__clientId } : {}),
+    };
+  }
+  return { kind: "connectionString", connectionString: s.AzureWebJobsStorage ?? DEV_STORAGE };
+}
+
+export function usesDevelopmentStorage(s: AppSettings): boolean {
+  const t = storageTarget(s);
+  return t.kind === "connectionString" && t.connectionString.trim() === DEV_STORAGE;
+}
+
+/** Reads settings from an environment-like record; throws CONFIGURATION_INVALID naming every bad setting. */
+export function loadAppSettings(env: Record<string, string | undefined> = process.env): AppSettings {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = appSettingsSchema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  const lines = details.map((d) => `  ${d.path}: ${d.message}`).join("\n");
+  throw new AppError("CONFIGURATION_INVALID", `Invalid app settings:\n${lines}`, { details });
+}

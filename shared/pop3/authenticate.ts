@@ -1,0 +1,70 @@
+/**
+ * @module Chooses the login mechanism and logs in. The TLS rule comes first: without TLS (and
+ * without allowCredentialsOverInsecureChannels) nothing derived from the password is sent,
+ * not even an APOP digest, which can be brute-forced offline.
+ */
+import { AppError } from "../errors.js";
+import type { Pop3Capabilities } from "./commands/capa.js";
+import { apop, apopTimestamp } from "./commands/apop.js";
+import { authPlain } from "./commands/auth-plain.js";
+import { userPass } from "./commands/user-pass.js";
+import type { Pop3Connection } from "./connection.js";
+import type { Pop3AuthProtocol, ResolvedPop3Options } from "./options.js";
+
+export type Pop3AuthMechanism = "user" | "apop" | "saslPlain";
+
+/** See Pop3AuthProtocol for the order `auto` follows and why. */
+export function chooseMechanism(
+  protocol: Pop3AuthProtocol,
+  caps: Pop3Capabilities,
+  greeting: string,
+  secure: boolean,
+): Pop3AuthMechanism {
+  const offered = {
+    saslPlain: caps.sasl.includes("PLAIN"),
+    // RFC 2449 §6.2: with CAPA, USER is listed when offered; without CAPA, RFC 1939 servers all had it.
+    user: caps.user || !caps.known,
+    apop: apopTimestamp(greeting) !== undefined,
+  };
+  const order: Pop3AuthMechanism[] =
+    protocol !== "auto" ? [protocol] : secure ? ["saslPlain", "user", "apop"] : ["apop", "saslPlain", "user"];
+  // A mechanism asked for by name is tried when it may exist: USER always (many servers omit it
+  // from CAPA), SASL PLAIN when CAPA is unknown. APOP cannot be tried without a timestamp.
+  const mayTry = (m: Pop3AuthMechanism): boolean => offered[m] || (protocol === m && (m === "user" || (m === "saslPlain" && !caps.known)));
+  const chosen = order.find(mayTry);
+  if (chosen === undefined) {
+    throw new AppError(
+      "AUTH_MECHANISM_UNSUPPORTED",
+      protocol === "auto"
+        ? "The POP3 server offers no login mechanism this client supports (SASL PLAIN, USER, APOP)."
+        : `The POP3 server does not offer the configured login mechanism (${protocol}).`,
+    );
+  }
+  return chosen;
+}
+
+export async function authenticate(
+  conn: Pop3Connection,
+  o: ResolvedPop3Options,
+  caps: Pop3Capabilities,
+  greeting: string,
+): Promise<Pop3AuthMechanism> {
+  if (!conn.secure && !o.allowCredentialsOverInsecureChannels) {
+    throw new AppError(
+      "TLS_REQUIRED",
+      "The POP3 server offers no TLS (neither implicit TLS nor STLS), and sending credentials in clear is not allowed for this profile.",
+    );
+  }
+  const mechanism = chooseMechanism(o.authProtocol, caps, greeting, conn.secure);
+  switch (mechanism) {
+    case "saslPlain":
+      await authPlain(conn, o.userName, o.password);
+      break;
+    case "apop":
+      await apop(conn, apopTimestamp(greeting) ?? "", o.userName, o.password);
+      break;
+    default:
+      await userPass(conn, o.userName, o.password);
+  }
+  return mechanism;
+}

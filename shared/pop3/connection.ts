@@ -1,0 +1,270 @@
+/**
+ * @module One POP3 connection: owns the socket, the queue of commands awaiting replies, the
+ * timeouts, backpressure and the STLS switch. Command modules (commands/*.ts) call send() and
+ * interpret the reply; nothing here knows what a command means.
+ *
+ * Replies are matched to commands strictly in order (RFC 1939 §3). Without pipelining one
+ * command is on the wire at a time; with it, up to PIPELINE_WINDOW (RFC 2449 §6.6).
+ */
+import type net from "node:net";
+import tls from "node:tls";
+import type { Readable } from "node:stream";
+import { AppError, isAppError, toAppError } from "../errors.js";
+import { ReplyFramer } from "./framer.js";
+import { PIPELINE_WINDOW } from "./limits.js";
+import { parseReply, type Pop3Reply } from "./reply.js";
+import { unexpectedReply } from "./reply-errors.js";
+import { BodyStream, ListingSink } from "./sinks.js";
+import { classifySocketError, connectionLost, timedOut } from "./socket-errors.js";
+
+export interface Pop3Command {
+  /** The command line without CRLF. */
+  line: string;
+  /** What errors show: the verb and harmless arguments, never a password or SASL response. */
+  display: string;
+  /** Shape of a "+OK" reply: one line, a listing (collected), or a message body (streamed). */
+  expect: "line" | "lines" | "stream";
+  /** STLS: nothing after the "+OK" may be read as POP3 (RFC 2595 §4). */
+  startsTls?: boolean;
+  /** AUTH: a "+ " continuation is a valid reply (RFC 5034 §4). */
+  allowContinuation?: boolean;
+}
+
+export interface CommandResult {
+  reply: Pop3Reply;
+  /** Listing lines ("lines" commands answered "+OK"), else empty. */
+  lines: string[];
+  /** The message body ("stream" commands answered "+OK"). */
+  body: Readable | undefined;
+}
+
+export interface ConnectionSettings {
+  greetingTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxMessageBytes: number;
+}
+
+interface Pending {
+  command: Pop3Command;
+  timeoutMs: number;
+  written: boolean;
+  listing?: ListingSink;
+  reply?: Pop3Reply;
+  resolve(result: CommandResult): void;
+  reject(err: AppError): void;
+}
+
+const GREETING: Pop3Command = { line: "", display: "(greeting)", expect: "line" };
+
+export class Pop3Connection {
+  /** Set by the session once logged in, if CAPA lists PIPELINING. */
+  pipelining = false;
+  readonly stats = { bytesReceived: 0, peakBufferedBytes: 0 };
+  private framer = new ReplyFramer(this.framerHandler());
+  private readonly queue: Pending[] = [];
+  private written = 0;
+  private closed: AppError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  /** Between the "+OK" to STLS and the end of the handshake nothing may be written in clear. */
+  private holdWrites = false;
+  private activeBody: BodyStream | undefined;
+
+  constructor(
+    private socket: net.Socket,
+    private readonly settings: ConnectionSettings,
+  ) {
+    this.attach(socket);
+  }
+
+  get secure(): boolean {
+    return this.socket instanceof tls.TLSSocket;
+  }
+
+  /** The greeting (RFC 1939 §4) is the reply to a command nobody sent. */
+  async readGreeting(): Promise<Pop3Reply> {
+    const result = await this.enqueue(GREETING, this.settings.greetingTimeoutMs, true);
+    return result.reply;
+  }
+
+  send(command: Pop3Command): Promise<CommandResult> {
+    return this.enqueue(command, this.settings.idleTimeoutMs, false);
+  }
+
+  /** After the "+OK" to STLS: hand the socket to TLS, then start over with fresh framing. */
+  async startTls(upgrade: (plain: net.Socket) => Promise<net.Socket>): Promise<void> {
+    const plain = this.socket;
+    this.detach(plain);
+    plain.on("error", () => {}); // from here on, errors surface through the TLS socket
+    try {
+      this.socket = await upgrade(plain);
+    } catch (err) {
+      this.fail(toAppError(err));
+      throw err;
+    }
+    this.framer = new ReplyFramer(this.framerHandler());
+    this.attach(this.socket);
+    this.holdWrites = false;
+    this.pump();
+  }
+
+  /** Graceful end after QUIT. */
+  end(): void {
+    this.markClosed(new AppError("CONNECTION_LOST", "The POP3 session is closed."));
+    this.socket.end();
+  }
+
+  /** Drops the connection; commands in flight fail with CONNECTION_LOST, deletions are not committed. */
+  destroy(): void {
+    this.fail(new AppError("CONNECTION_LOST", "The POP3 session was closed by the client."));
+  }
+
+  private enqueue(command: Pop3Command, timeoutMs: number, written: boolean): Promise<CommandResult> {
+    if (this.closed) return Promise.reject(this.closed);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, timeoutMs, written, resolve, reject });
+      if (written) this.written++;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const window = this.pipelining ? PIPELINE_WINDOW : 1;
+    while (!this.holdWrites && this.written < this.queue.length && this.written < window) {
+      const next = this.queue[this.written];
+      if (next === undefined) break;
+      next.written = true;
+      this.written++;
+      this.socket.write(`${next.command.line}\r\n`, "utf8");
+    }
+    this.armTimer();
+  }
+
+  private framerHandler(): ConstructorParameters<typeof ReplyFramer>[0] {
+    return { onLine: (line) => this.onLine(line), onBodyEnd: () => this.onBodyEnd() };
+  }
+
+  private onLine(raw: Buffer): void {
+    const front = this.queue[0];
+    if (front?.written !== true) throw unexpectedReply(undefined, raw.toString("utf8"), "a reply arrived before any command");
+    const { command } = front;
+    const reply = parseReply(raw);
+    if (!reply) throw unexpectedReply(command.display, raw.toString("utf8"), "neither +OK nor -ERR");
+    if (reply.continuation && command.allowContinuation !== true) {
+      throw unexpectedReply(command.display, reply.line, "a continuation outside AUTH");
+    }
+    if (reply.ok && command.startsTls === true) {
+      this.framer.stop();
+      this.holdWrites = true;
+    }
+    if (!reply.ok || command.expect === "line") {
+      this.shift();
+      front.resolve({ reply, lines: [], body: undefined });
+      return;
+    }
+    front.reply = reply;
+    if (command.expect === "lines") {
+      front.listing = new ListingSink();
+      this.framer.startBody(front.listing);
+      return;
+    }
+    const body = new BodyStream(this.settings.maxMessageBytes, () => this.onDemand());
+    this.activeBody = body;
+    this.framer.startBody(body);
+    front.resolve({ reply, lines: [], body });
+  }
+
+  private onBodyEnd(): void {
+    const front = this.shift();
+    this.activeBody = undefined;
+    if (front?.listing && front.reply) front.resolve({ reply: front.reply, lines: front.listing.lines(), body: undefined });
+  }
+
+  private shift(): Pending | undefined {
+    const front = this.queue.shift();
+    if (front?.written === true) this.written--;
+    this.pump();
+    return front;
+  }
+
+  private onData = (chunk: Buffer): void => {
+    if (this.closed) return;
+    this.stats.bytesReceived += chunk.length;
+    try {
+      this.framer.push(chunk);
+    } catch (err) {
+      this.fail(isAppError(err) ? err : toAppError(err));
+      return;
+    }
+    const buffered = this.framer.bufferedBytes + (this.activeBody?.readableLength ?? 0);
+    this.stats.peakBufferedBytes = Math.max(this.stats.peakBufferedBytes, buffered);
+    if (this.activeBody?.backpressured === true && !this.paused) {
+      this.paused = true; // the consumer is slower than the server: let TCP flow control push back
+      this.socket.pause();
+    }
+    this.timer?.refresh();
+    this.armTimer();
+  };
+
+  /** A body stream was read from or destroyed: resume unless the filling one is still full. */
+  private onDemand(): void {
+    if (!this.paused || this.closed || this.activeBody?.backpressured === true) return;
+    this.paused = false;
+    this.socket.resume();
+    this.armTimer();
+  }
+
+  /** Runs only while we wait on the server: a reply is due and we are not pausing on purpose. */
+  private armTimer(): void {
+    const front = this.queue[0];
+    if (front?.written !== true || this.paused || this.closed) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      const what = this.queue[0]?.command === GREETING ? "greeting" : "idle";
+      this.fail(timedOut(what, this.queue[0]?.command.display));
+    }, front.timeoutMs);
+  }
+
+  private onError = (err: unknown): void => {
+    this.fail(classifySocketError(err, "session", this.queue[0]?.command.display));
+  };
+
+  private onClose = (): void => {
+    if (this.queue.length > 0 || this.activeBody) this.fail(connectionLost(this.queue[0]?.command.display));
+    else this.markClosed(connectionLost());
+  };
+
+  private fail(err: AppError): void {
+    if (this.closed) return;
+    this.markClosed(err);
+    this.framer.stop();
+    const pending = this.queue.splice(0);
+    this.written = 0;
+    for (const p of pending) p.reject(err);
+    this.activeBody?.destroy(err);
+    this.activeBody = undefined;
+    this.socket.destroy();
+  }
+
+  private markClosed(err: AppError): void {
+    this.closed ??= err;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on("data", this.onData);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.removeListener("data", this.onData);
+    socket.removeListener("error", this.onError);
+    socket.removeListener("close", this.onClose);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * @module Opens the TCP or implicit-TLS socket, and upgrades a plain one after STLS.
+ * Both are bounded by connectTimeoutMs and classify failures (see socket-errors.ts).
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { AppError } from "../errors.js";
+import type { ResolvedPop3Options } from "./options.js";
+import { classifySocketError, timedOut } from "./socket-errors.js";
+
+type TlsOptions = Pick<ResolvedPop3Options, "host" | "allowUntrustedCertificates" | "ca">;
+
+function tlsOptions(o: TlsOptions): tls.ConnectionOptions {
+  return {
+    // SNI must be a host name; Node verifies the certificate against `host` either way.
+    servername: net.isIP(o.host) === 0 ? o.host : undefined,
+    rejectUnauthorized: !o.allowUntrustedCertificates,
+    ca: o.ca === undefined ? undefined : [...tls.rootCertificates, ...(Array.isArray(o.ca) ? o.ca : [o.ca])],
+  };
+}
+
+/**
+ * Waits for `readyEvent`, or fails with a classified error. Errors before TCP is up are network
+ * errors; after it (implicit TLS, or STLS) they belong to the handshake.
+ */
+function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: boolean, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let connected = tcpUp;
+    const isTls = socket instanceof tls.TLSSocket;
+    const done = (err?: AppError): void => {
+      clearTimeout(timer);
+      socket.removeListener("error", onError);
+      socket.removeListener("close", onClose);
+      socket.removeListener("connect", onConnect);
+      socket.removeListener(readyEvent, onReady);
+      if (err === undefined) return resolve(socket);
+      socket.destroy();
+      reject(err);
+    };
+    const onConnect = (): void => void (connected = true);
+    const onReady = (): void => done();
+    const onError = (err: unknown): void => done(classifySocketError(err, connected && isTls ? "tls" : "connect"));
+    const onClose = (): void => done(classifySocketError(new Error("closed"), connected && isTls ? "tls" : "connect"));
+    const timer = setTimeout(() => done(timedOut(isTls ? "connect and TLS handshake" : "connect")), timeoutMs);
+    socket.once("connect", onConnect);
+    socket.once(readyEvent, onReady);
+    socket.once("error", onError);
+    socket.once("close", onClose);
+  });
+}
+
+export function openSocket(o: ResolvedPop3Options): Promise<net.Socket> {
+  if (o.useSsl) {
+    const socket = tls.connect({ host: o.host, port: o.port, ...tlsOptions(o) });
+    return whenReady(socket, "secureConnect", false, o.connectTimeoutMs);
+  }
+  const socket = net.connect({ host: o.host, port: o.port });
+  return whenReady(socket, "connect", false, o.connectTimeoutMs);
+}
+
+/** RFC 2595 §4: the TLS handshake starts right after the "+OK" to STLS. */
+export function upgradeSocket(plain: net.Socket, o: ResolvedPop3Options): Promise<tls.TLSSocket> {
+  const socket = tls.connect({ socket: plain, host: o.host, ...tlsOptions(o) });
+  return whenReady(socket, "secureConnect", true, o.connectTimeoutMs);
+}

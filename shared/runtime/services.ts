@@ -1,0 +1,65 @@
+/**
+ * @module The app's dependencies, built once per process from app settings: storage clients,
+ * repositories, the secret store, the clock and the logger. Function handlers ask for them with
+ * `getServices()`; tests build their own with `createServices` and install them with `setServices`.
+ */
+import { loadAppSettings, storageTarget, type AppSettings } from "../config/appSettings.js";
+import { createStorageClients, type StorageClients } from "../storage/clients.js";
+import { createRepositories, type Repositories } from "../storage/repositories.js";
+import { ensureStorage } from "../storage/ensureStorage.js";
+import { SettingsStore } from "../storage/settingsStore.js";
+import { AlertStore } from "../storage/alertStore.js";
+import { JobStore } from "../storage/jobStore.js";
+import { TABLES } from "../storage/names.js";
+import { createSecretStore, type SecretStore } from "../secrets/index.js";
+import { systemClock, type Clock } from "./clock.js";
+import { createLogger, type Logger } from "./logger.js";
+
+export interface Services {
+  appSettings: AppSettings;
+  storage: StorageClients;
+  repos: Repositories;
+  settings: SettingsStore;
+  alerts: AlertStore;
+  jobs: JobStore;
+  secrets: SecretStore;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  log?: Logger;
+  secrets?: SecretStore;
+}
+
+export async function createServices(appSettings: AppSettings, overrides: ServiceOverrides = {}): Promise<Services> {
+  const storage = createStorageClients(storageTarget(appSettings));
+  await ensureStorage(storage);
+  return {
+    appSettings,
+    storage,
+    repos: createRepositories(storage),
+    settings: new SettingsStore(storage.table(TABLES.settings)),
+    alerts: new AlertStore(storage.table(TABLES.alerts)),
+    jobs: new JobStore(storage.table(TABLES.jobs)),
+    secrets: overrides.secrets ?? createSecretStore(appSettings, storage),
+    clock: overrides.clock ?? systemClock,
+    log: overrides.log ?? createLogger({ level: appSettings.LOG_LEVEL }),
+  };
+}
+
+let current: Promise<Services> | undefined;
+
+/** The process-wide services, created from the environment on first use. */
+export function getServices(): Promise<Services> {
+  current ??= createServices(loadAppSettings()).catch((err: unknown) => {
+    current = undefined; // let the next call retry (storage may come up later)
+    throw err;
+  });
+  return current;
+}
+
+export function setServices(services: Services | undefined): void {
+  current = services ? Promise.resolve(services) : undefined;
+}

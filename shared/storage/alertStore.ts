@@ -1,0 +1,118 @@
+/**
+ * @module Alerts, newest first. RowKeys are inverted timestamps so a plain range read returns the
+ * newest alerts first; repeats of the same alert fold into one row through a fold-key index.
+ */
+import { RestError, type TableClient } from "@azure/data-tables";
+import { randomUUID } from "node:crypto";
+import type { Alert, AlertLevel } from "../domain/alert.js";
+import { encodeKey, nextPrefix, storageError } from "./documentTable.js";
+
+const PK = "alert";
+const ALERT_PREFIX = "a:";
+const FOLD_PREFIX = "f:";
+const MAX_TIME = 9_999_999_999_999;
+
+interface AlertEntity extends Omit<Alert, "id" | "mailboxId" | "profileId" | "emailId"> {
+  partitionKey: string;
+  rowKey: string;
+  mailboxId?: string;
+  profileId?: string;
+  emailId?: string;
+}
+
+export interface NewAlert {
+  level: AlertLevel;
+  code: string;
+  message: string;
+  mailboxId?: string | null;
+  profileId?: string | null;
+  emailId?: string | null;
+}
+
+const rowKeyFor = (at: Date, id: string): string => `${ALERT_PREFIX}${String(MAX_TIME - at.getTime()).padStart(13, "0")}_${id}`;
+
+function toAlert(e: AlertEntity): Alert {
+  return {
+    id: e.rowKey.slice(ALERT_PREFIX.length),
+    level: e.level, code: e.code, message: e.message,
+    mailboxId: e.mailboxId ?? null, profileId: e.profileId ?? null, emailId: e.emailId ?? null,
+    at: e.at, count: e.count, lastAt: e.lastAt,
+  };
+}
+
+export class AlertStore {
+  constructor(private readonly client: TableClient) {}
+
+  /** Adds an alert, or when `foldKey` names an alert raised before, counts the repeat on it. */
+  async add(alert: NewAlert, now: Date, foldKey?: string): Promise<Alert> {
+    if (foldKey) {
+      const folded = await this.fold(foldKey, alert, now);
+      if (folded) return folded;
+    }
+    const rowKey = rowKeyFor(now, randomUUID());
+    const at = now.toISOString();
+    const entity: AlertEntity = {
+      partitionKey: PK, rowKey, level: alert.level, code: alert.code, message: alert.message, at, count: 1, lastAt: at,
+      ...(alert.mailboxId ? { mailboxId: alert.mailboxId } : {}),
+      ...(alert.profileId ? { profileId: alert.profileId } : {}),
+      ...(alert.emailId ? { emailId: alert.emailId } : {}),
+    };
+    try {
+      await this.client.createEntity(entity);
+      if (foldKey) await this.client.upsertEntity({ partitionKey: PK, rowKey: FOLD_PREFIX + encodeKey(foldKey), alertRowKey: rowKey }, "Replace");
+    } catch (err) {
+      throw storageError(err);
+    }
+    return toAlert(entity);
+  }
+
+  private async fold(foldKey: string, alert: NewAlert, now: Date): Promise<Alert | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let target: AlertEntity & { etag: string };
+      try {
+        const idx = await this.client.getEntity<{ alertRowKey: string }>(PK, FOLD_PREFIX + encodeKey(foldKey));
+        target = await this.client.getEntity<AlertEntity>(PK, idx.alertRowKey);
+      } catch (err) {
+        if (err instanceof RestError && err.statusCode === 404) return undefined;
+        throw storageError(err);
+      }
+      const next = { ...target, message: alert.message, count: target.count + 1, lastAt: now.toISOString() };
+      try {
+        await this.client.updateEntity(next, "Replace", { etag: target.etag });
+        return toAlert(next);
+      } catch (err) {
+        if (!(err instanceof RestError && err.statusCode === 412)) throw storageError(err);
+      }
+    }
+    return undefined;
+  }
+
+  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<{ items: Alert[]; continuationToken: string | null }> {
+    const range = `PartitionKey eq '${PK}' and RowKey ge '${ALERT_PREFIX}' and RowKey lt '${nextPrefix(ALERT_PREFIX)}'`;
+    const filter = opts.filter ? `${range} and (${opts.filter})` : range;
+    try {
+      const pages = this.client.listEntities<AlertEntity>({ queryOptions: { filter } })
+        .byPage({ maxPageSize: opts.top, ...(opts.continuationToken ? { continuationToken: opts.continuationToken } : {}) });
+      const page = await pages.next();
+      if (page.done) return { items: [], continuationToken: null };
+      return { items: page.value.map(toAlert), continuationToken: page.value.continuationToken ?? null };
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  /** Deletes alerts whose last occurrence is older than `before` (retention). Returns how many. */
+  async purgeOlderThan(before: Date): Promise<number> {
+    let n = 0;
+    const filter = `PartitionKey eq '${PK}' and lastAt lt '${before.toISOString()}'`;
+    try {
+      for await (const e of this.client.listEntities<AlertEntity>({ queryOptions: { filter } })) {
+        await this.client.deleteEntity(PK, e.rowKey);
+        n++;
+      }
+    } catch (err) {
+      throw storageError(err);
+    }
+    return n;
+  }
+}

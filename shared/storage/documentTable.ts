@@ -1,0 +1,231 @@
+/**
+ * @module A table of JSON documents in one partition, with ETag concurrency, continuation-token
+ * paging, and unique keys that hold under concurrent writers.
+ *
+ * Uniqueness (a profile name, a mailbox address, one mailbox per owner) is enforced by index rows
+ * written in the same entity-group transaction as the document: both rows share the partition, so
+ * two concurrent creates of the same key cannot both commit; the loser gets 409 from Storage.
+ * Lookup rows (non-unique) work the same way and let a reader find documents by a value with one
+ * range query instead of a partition scan.
+ */
+import { RestError, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
+import { AppError, conflict, notFound, preconditionFailed } from "../errors.js";
+
+export type IndexValue = string | number | boolean | null;
+
+export interface UniqueKey {
+  /** Normalized value, e.g. a lower-cased address. */
+  key: string;
+  /** The message of the 409 when another document holds this key. */
+  conflictMessage: string;
+}
+
+export interface DocumentTableOptions<T> {
+  partition: string;
+  /** What the 404 message calls one document ("Profile"). */
+  noun: string;
+  /** Scalar properties stored beside the JSON so list filters can use them. */
+  indexFields?: (doc: T) => Record<string, IndexValue>;
+  uniqueKeys?: (doc: T) => UniqueKey[];
+  lookupKeys?: (doc: T) => string[];
+}
+
+export interface Stored<T> {
+  doc: T;
+  etag: string;
+}
+
+export interface Page<T> {
+  items: Stored<T>[];
+  continuationToken: string | null;
+}
+
+const DOC_PREFIX = "e:";
+const UNIQUE_PREFIX = "u:";
+const LOOKUP_PREFIX = "l:";
+/** Keys may hold any character but / \ # ? and control characters (Table Storage rules). */
+export const encodeKey = (value: string): string => encodeURIComponent(value).replace(/%/g, "$");
+
+interface DocEntity {
+  partitionKey: string;
+  rowKey: string;
+  doc: string;
+  [k: string]: unknown;
+}
+
+export class DocumentTable<T extends { id: string }> {
+  constructor(
+    readonly client: TableClient,
+    private readonly options: DocumentTableOptions<T>,
+  ) {}
+
+  private entity(doc: T): DocEntity {
+    const fields = this.options.indexFields?.(doc) ?? {};
+    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
+    return { partitionKey: this.options.partition, rowKey: DOC_PREFIX + doc.id, doc: JSON.stringify(doc), ...clean };
+  }
+
+  private uniqueRows(doc: T): Map<string, UniqueKey> {
+    const rows = new Map<string, UniqueKey>();
+    for (const u of this.options.uniqueKeys?.(doc) ?? []) rows.set(UNIQUE_PREFIX + encodeKey(u.key), u);
+    return rows;
+  }
+
+  private lookupRows(doc: T): Set<string> {
+    return new Set((this.options.lookupKeys?.(doc) ?? []).map((k) => `${LOOKUP_PREFIX}${encodeKey(k)}|${doc.id}`));
+  }
+
+  private indexRow(rowKey: string, id: string): { partitionKey: string; rowKey: string; docId: string } {
+    return { partitionKey: this.options.partition, rowKey, docId: id };
+  }
+
+  async get(id: string): Promise<Stored<T> | undefined> {
+    try {
+      const e = await this.client.getEntity<DocEntity>(this.options.partition, DOC_PREFIX + id);
+      return { doc: JSON.parse(e.doc) as T, etag: e.etag };
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return undefined;
+      throw storageError(err);
+    }
+  }
+
+  async require(id: string): Promise<Stored<T>> {
+    const found = await this.get(id);
+    if (!found) throw notFound(this.options.noun);
+    return found;
+  }
+
+  async create(doc: T): Promise<Stored<T>> {
+    const actions: TransactionAction[] = [["create", this.entity(doc)]];
+    for (const rowKey of this.uniqueRows(doc).keys()) actions.push(["create", this.indexRow(rowKey, doc.id)]);
+    for (const rowKey of this.lookupRows(doc)) actions.push(["create", this.indexRow(rowKey, doc.id)]);
+    const etag = await this.submit(actions, doc, DOC_PREFIX + doc.id);
+    return { doc, etag };
+  }
+
+  /** Replaces the document; `etag` undefined means unconditional. Index rows follow the change. */
+  async replace(before: T, after: T, etag: string | undefined): Promise<Stored<T>> {
+    const actions: TransactionAction[] = [["update", this.entity(after), "Replace", { etag: etag ?? "*" }]];
+    const oldUnique = this.uniqueRows(before);
+    const newUnique = this.uniqueRows(after);
+    for (const k of oldUnique.keys()) if (!newUnique.has(k)) actions.push(["delete", this.indexRow(k, before.id)]);
+    for (const k of newUnique.keys()) if (!oldUnique.has(k)) actions.push(["create", this.indexRow(k, after.id)]);
+    const oldLookup = this.lookupRows(before);
+    const newLookup = this.lookupRows(after);
+    for (const k of oldLookup) if (!newLookup.has(k)) actions.push(["delete", this.indexRow(k, before.id)]);
+    for (const k of newLookup) if (!oldLookup.has(k)) actions.push(["create", this.indexRow(k, after.id)]);
+    const newEtag = await this.submit(actions, after, DOC_PREFIX + after.id);
+    return { doc: after, etag: newEtag };
+  }
+
+  /**
+   * Deletes the document and its index rows in one transaction. The SDK's transaction API takes no
+   * If-Match on deletes, so a given etag is checked by a read just before: the window between the
+   * two is a single round trip, and a document changed inside it is deleted as the caller asked.
+   */
+  async delete(doc: T, etag: string | undefined): Promise<void> {
+    if (etag !== undefined && etag !== "*") {
+      const current = await this.require(doc.id);
+      if (current.etag !== etag) throw preconditionFailed();
+    }
+    const actions: TransactionAction[] = [["delete", this.entity(doc)]];
+    for (const k of this.uniqueRows(doc).keys()) actions.push(["delete", this.indexRow(k, doc.id)]);
+    for (const k of this.lookupRows(doc)) actions.push(["delete", this.indexRow(k, doc.id)]);
+    await this.submit(actions, doc, DOC_PREFIX + doc.id);
+  }
+
+  /**
+   * Read-modify-write with optimistic concurrency. With `ifMatch` the caller's view must be current
+   * (412 otherwise); without it a concurrent change is simply re-read and the change re-applied.
+   */
+  async update(id: string, change: (current: T) => T | Promise<T>, ifMatch?: string): Promise<Stored<T>> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.require(id);
+      if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== current.etag) throw preconditionFailed();
+      const next = await change(current.doc);
+      try {
+        return await this.replace(current.doc, next, ifMatch ?? current.etag);
+      } catch (err) {
+        const retry = err instanceof AppError && err.code === "PRECONDITION_FAILED" && ifMatch === undefined && attempt < 5;
+        if (!retry) throw err;
+      }
+    }
+  }
+
+  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<Page<T>> {
+    const range = `PartitionKey eq '${odataString(this.options.partition)}' and RowKey ge '${DOC_PREFIX}' and RowKey lt '${nextPrefix(DOC_PREFIX)}'`;
+    const filter = opts.filter ? `${range} and (${opts.filter})` : range;
+    try {
+      const iterator = this.client
+        .listEntities<DocEntity>({ queryOptions: { filter } })
+        .byPage({ maxPageSize: opts.top, ...(opts.continuationToken ? { continuationToken: opts.continuationToken } : {}) });
+      const page = await iterator.next();
+      if (page.done) return { items: [], continuationToken: null };
+      const items = page.value.map((e: TableEntityResult<DocEntity>) => ({ doc: JSON.parse(e.doc) as T, etag: e.etag }));
+      return { items, continuationToken: page.value.continuationToken ?? null };
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  /** Every document id filed under a lookup key (non-unique index). */
+  async idsByLookup(key: string): Promise<string[]> {
+    const prefix = `${LOOKUP_PREFIX}${encodeKey(key)}|`;
+    const filter = `PartitionKey eq '${odataString(this.options.partition)}' and RowKey ge '${odataString(prefix)}' and RowKey lt '${odataString(nextPrefix(prefix))}'`;
+    const ids: string[] = [];
+    for await (const e of this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })) ids.push(e.docId);
+    return ids;
+  }
+
+  /** The id of the document holding a unique key, if any. */
+  async idByUniqueKey(key: string): Promise<string | undefined> {
+    try {
+      const e = await this.client.getEntity<{ docId: string }>(this.options.partition, UNIQUE_PREFIX + encodeKey(key));
+      return e.docId;
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return undefined;
+      throw storageError(err);
+    }
+  }
+
+  private async submit(actions: TransactionAction[], doc: T, docRowKey: string): Promise<string> {
+    try {
+      const result = await this.client.submitTransaction(actions);
+      const etag = result.getResponseForEntity(docRowKey)?.etag;
+      if (etag) return etag;
+      // Deletes carry no etag; updates through some emulators omit it: read it back.
+      return (await this.get(doc.id))?.etag ?? "";
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 409) throw await this.explainConflict(doc);
+      if (err instanceof RestError && (err.statusCode === 412 || err.statusCode === 404)) {
+        // A batch fails as a whole; 404 on a conditional update means the document is gone.
+        if (err.statusCode === 404 && !(await this.get(doc.id))) throw notFound(this.options.noun);
+        throw preconditionFailed();
+      }
+      throw storageError(err);
+    }
+  }
+
+  /** A failed batch does not say which row conflicted: find the unique key held by another document. */
+  private async explainConflict(doc: T): Promise<AppError> {
+    for (const u of this.uniqueRows(doc).values()) {
+      const holder = await this.idByUniqueKey(u.key);
+      if (holder !== undefined && holder !== doc.id) return conflict(u.conflictMessage);
+    }
+    return conflict(`${this.options.noun} already exists or was changed concurrently; retry.`);
+  }
+}
+
+export function odataString(value: string): string {
+  return value.replace(/'/g, "''");
+}
+
+/** The smallest string greater than every string starting with `prefix`. */
+export function nextPrefix(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+export function storageError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError("STORAGE_UNAVAILABLE", "Storage is not reachable or refused the request; retry later.", { cause: err });
+}

@@ -1,0 +1,79 @@
+/**
+ * @module Background jobs. A job and its per-mailbox results share a partition (the job id):
+ * results are rows of their own, so a profile with thousands of mailboxes never hits the 1 MiB
+ * entity limit, and workers record results without rewriting one shared document.
+ */
+import { RestError, type TableClient } from "@azure/data-tables";
+import type { Job, JobResult, JobView } from "../domain/job.js";
+import { notFound } from "../errors.js";
+import { encodeKey, storageError } from "./documentTable.js";
+
+const JOB_RK = "job";
+const RESULT_PREFIX = "r:";
+
+interface JobEntity { partitionKey: string; rowKey: string; doc: string }
+interface ResultEntity { partitionKey: string; rowKey: string; doc: string }
+
+export class JobStore {
+  constructor(private readonly client: TableClient) {}
+
+  async create(job: Job): Promise<void> {
+    try {
+      await this.client.createEntity<JobEntity>({ partitionKey: job.id, rowKey: JOB_RK, doc: JSON.stringify(job) });
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  async getJob(id: string): Promise<{ job: Job; etag: string } | undefined> {
+    try {
+      const e = await this.client.getEntity<JobEntity>(id, JOB_RK);
+      return { job: JSON.parse(e.doc) as Job, etag: e.etag };
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return undefined;
+      throw storageError(err);
+    }
+  }
+
+  /** Applies `change` with optimistic concurrency, re-reading on a lost race. */
+  async update(id: string, change: (job: Job) => Job): Promise<Job> {
+    for (;;) {
+      const current = await this.getJob(id);
+      if (!current) throw notFound("Job");
+      const next = change(current.job);
+      try {
+        await this.client.updateEntity<JobEntity>({ partitionKey: id, rowKey: JOB_RK, doc: JSON.stringify(next) }, "Replace", { etag: current.etag });
+        return next;
+      } catch (err) {
+        if (!(err instanceof RestError && err.statusCode === 412)) throw storageError(err);
+      }
+    }
+  }
+
+  /** Records one mailbox's result; returns true when it is new (a redelivered message returns false). */
+  async putResult(jobId: string, result: JobResult): Promise<boolean> {
+    try {
+      await this.client.createEntity<ResultEntity>({ partitionKey: jobId, rowKey: RESULT_PREFIX + encodeKey(result.mailboxId), doc: JSON.stringify(result) });
+      return true;
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 409) {
+        await this.client.updateEntity<ResultEntity>({ partitionKey: jobId, rowKey: RESULT_PREFIX + encodeKey(result.mailboxId), doc: JSON.stringify(result) }, "Replace");
+        return false;
+      }
+      throw storageError(err);
+    }
+  }
+
+  async view(id: string): Promise<JobView> {
+    const found = await this.getJob(id);
+    if (!found) throw notFound("Job");
+    const results: JobResult[] = [];
+    try {
+      const filter = `PartitionKey eq '${id.replace(/'/g, "''")}' and RowKey ge '${RESULT_PREFIX}' and RowKey lt 'r;'`;
+      for await (const e of this.client.listEntities<ResultEntity>({ queryOptions: { filter } })) results.push(JSON.parse(e.doc) as JobResult);
+    } catch (err) {
+      throw storageError(err);
+    }
+    return { ...found.job, results };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * @module Test-server helpers for what goes on the wire: dot-stuffing a stored message into a
+ * RETR reply (RFC 1939 §3), and writing a reply in pieces to force a chosen TCP segmentation.
+ */
+import type net from "node:net";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+
+/**
+ * "+OK ..." CRLF, the stuffed message, then ".CRLF". Like real servers, a message that does not end
+ * with CRLF gets one, so the terminator starts a line.
+ */
+export function retrReply(status: string, message: Buffer): Buffer {
+  const out: Buffer[] = [Buffer.from(`${status}\r\n`)];
+  let runStart = 0;
+  let lineStart = true;
+  for (let i = 0; i < message.length; i++) {
+    if (lineStart && message[i] === DOT) {
+      out.push(message.subarray(runStart, i), Buffer.from("."));
+      runStart = i;
+    }
+    lineStart = message[i] === LF && i > 0 && message[i - 1] === CR;
+  }
+  out.push(message.subarray(runStart));
+  const endsWithCrlf = message.length >= 2 && message[message.length - 2] === CR && message[message.length - 1] === LF;
+  out.push(Buffer.from(endsWithCrlf ? ".\r\n" : "\r\n.\r\n"));
+  return Buffer.concat(out);
+}
+
+/** How replies are cut into separate socket writes (each piece should arrive in its own read). */
+export type SplitMode =
+  | "none"
+  | "every-byte"
+  /** Cut positions within the reply, e.g. around its last 5 bytes to split the end marker. */
+  | ((reply: Buffer, command: string) => number[]);
+
+export interface WriteOptions {
+  split: SplitMode;
+  /** Pause between pieces; 0 means one event-loop turn (setImmediate). */
+  splitDelayMs: number;
+}
+
+const CHUNK = 64 * 1024;
+
+function pieces(reply: Buffer, command: string, split: SplitMode): Buffer[] {
+  if (split === "none") {
+    const out: Buffer[] = [];
+    for (let i = 0; i < reply.length; i += CHUNK) out.push(reply.subarray(i, i + CHUNK));
+    return out;
+  }
+  const cuts = split === "every-byte" ? Array.from({ length: reply.length - 1 }, (_, i) => i + 1) : split(reply, command);
+  const sorted = [...new Set(cuts)].filter((c) => c > 0 && c < reply.length).sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const cut of [...sorted, reply.length]) {
+    out.push(reply.subarray(from, cut));
+    from = cut;
+  }
+  return out;
+}
+
+/** Writes `reply`, honouring backpressure; returns how many times it waited for 'drain'. */
+export async function writeReply(socket: net.Socket, reply: Buffer, command: string, o: WriteOptions): Promise<number> {
+  let drainWaits = 0;
+  const parts = pieces(reply, command, o.split);
+  for (let i = 0; i < parts.length; i++) {
+    if (socket.destroyed) return drainWaits;
+    const part = parts[i] ?? Buffer.alloc(0);
+    if (!socket.write(part)) {
+      drainWaits++;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          socket.removeListener("drain", done);
+          socket.removeListener("close", done);
+          resolve();
+        };
+        socket.once("drain", done);
+        socket.once("close", done);
+      });
+    }
+    if (o.split !== "none" && i < parts.length - 1) {
+      await (o.splitDelayMs > 0 ? sleep(o.splitDelayMs) : nextTurn());
+    }
+  }
+  return drainWaits;
+}
