@@ -30,7 +30,10 @@ export interface DevHostOptions {
   /** Storage for queue triggers whose connection is AzureWebJobsStorage (or UseDevelopmentStorage). */
   storageConnectionString?: string;
   log?: DevHostLog;
-  /** Let client-sent `x-ms-client-principal*` headers through (normally only Easy Auth may set them). */
+  /**
+   * Let client-sent `x-ms-client-principal*` headers through. Only Easy Auth may set them, so they
+   * are dropped unless the settings claim Easy Auth (WEBSITE_AUTH_ENABLED=true) or this says so.
+   */
   trustClientPrincipal?: boolean;
   /** How long stop() waits for running invocations. */
   shutdownTimeoutMs?: number;
@@ -92,7 +95,7 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
     routePrefix: hostJson.routePrefix,
     log,
     masterKey,
-    trustClientPrincipal: options.trustClientPrincipal ?? false,
+    trustClientPrincipal: options.trustClientPrincipal ?? options.settings.WEBSITE_AUTH_ENABLED?.toLowerCase() === "true",
     admin: { invoke: (name, input) => (timerRunner?.invoke(name) ?? false) || (queueRunner?.invoke(name, input) ?? false) },
   });
   try {

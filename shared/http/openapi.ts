@@ -49,9 +49,10 @@ function operation(spec: AnyRouteSpec): Record<string, unknown> {
   const parameters: unknown[] = [...spec.route.matchAll(/\{(\w+)\??\}/g)].map((m) => ({
     name: m[1], in: "path", required: true, schema: { type: "string" },
   }));
-  if (spec.query instanceof z.ZodObject) {
-    for (const [name, field] of Object.entries(spec.query.shape as Record<string, z.ZodType>)) {
-      parameters.push({ name, in: "query", required: false, schema: schemaOf(field, "input") });
+  const query: unknown = spec.query;
+  if (query instanceof z.ZodObject) {
+    for (const [name, field] of Object.entries(query.shape)) {
+      parameters.push({ name, in: "query", required: false, schema: schemaOf(field as z.ZodType, "input") });
     }
   }
   if (["PUT", "PATCH", "DELETE"].includes(spec.method)) {

@@ -29,7 +29,7 @@ export function stripReadOnly(body: unknown): unknown {
   for (const [k, v] of Object.entries(body)) {
     if (READ_ONLY_FIELDS.has(k)) continue;
     if ((k === "credentials" || k === "outgoingCredentials") && v && typeof v === "object" && !Array.isArray(v)) {
-      out[k] = Object.fromEntries(Object.entries(v).filter(([ck]) => ck !== "hasPassword"));
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([ck]) => ck !== "hasPassword"));
     } else out[k] = v;
   }
   return out;

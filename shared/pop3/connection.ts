@@ -59,7 +59,7 @@ const GREETING: Pop3Command = { line: "", display: "(greeting)", expect: "line" 
 export class Pop3Connection {
   /** Set by the session once logged in, if CAPA lists PIPELINING. */
   pipelining = false;
-  readonly stats = { bytesReceived: 0, peakBufferedBytes: 0 };
+  readonly stats = { bytesReceived: 0, reads: 0, peakBufferedBytes: 0 };
   private framer = new ReplyFramer(this.framerHandler());
   private readonly queue: Pending[] = [];
   private written = 0;
@@ -190,6 +190,7 @@ export class Pop3Connection {
   private onData = (chunk: Buffer): void => {
     if (this.closed) return;
     this.stats.bytesReceived += chunk.length;
+    this.stats.reads++;
     try {
       this.framer.push(chunk);
     } catch (err) {

@@ -61,8 +61,8 @@ export class Pop3Session {
     return this.conn.secure;
   }
 
-  /** Bytes received, and the most body bytes held in memory at once (proves streaming). */
-  get stats(): Readonly<{ bytesReceived: number; peakBufferedBytes: number }> {
+  /** Bytes and socket reads received, and the most reply bytes held in memory at once. */
+  get stats(): Readonly<{ bytesReceived: number; reads: number; peakBufferedBytes: number }> {
     return this.conn.stats;
   }
 

@@ -1,14 +1,14 @@
 /**
  * @module The embedded secret store, used when KEY_VAULT_URL is not set: each value is sealed with
  * AES-256-GCM under LOCAL_SECRETS_KEY (envelope.ts) and kept in the `secrets` table, one row per
- * name. The table holds only {format, keyId, iv, tag, ciphertext}; the plaintext never leaves
- * this process.
+ * name, lower-cased because Key Vault compares names that way. The table holds only
+ * {format, keyId, iv, tag, ciphertext}; the plaintext never leaves this process.
  */
 import { RestError, type TableClient } from "@azure/data-tables";
 import { AppError } from "../errors.js";
 import { envelopeFrom, open, seal, type Envelope, type SecretKey } from "./envelope.js";
 import { storeUnavailable } from "./backendError.js";
-import { assertValidSecretName } from "./secretName.js";
+import { assertValidSecretName, canonicalSecretName } from "./secretName.js";
 import { HEALTH_PROBE_SECRET, type SecretStore } from "./secretStore.js";
 
 export const SECRETS_PARTITION = "secret";
@@ -41,7 +41,8 @@ export class EmbeddedSecretStore implements SecretStore {
 
   async set(name: string, value: string): Promise<void> {
     assertValidSecretName(name);
-    const entity: SecretEntity = { partitionKey: SECRETS_PARTITION, rowKey: name, ...seal(this.options.key, name, value) };
+    const rowKey = canonicalSecretName(name);
+    const entity: SecretEntity = { partitionKey: SECRETS_PARTITION, rowKey, ...seal(this.options.key, rowKey, value) };
     await this.call(`set ${name}`, async () => {
       await this.table.upsertEntity(entity, "Replace");
     });
@@ -55,16 +56,17 @@ export class EmbeddedSecretStore implements SecretStore {
 
   async tryGet(name: string): Promise<string | undefined> {
     assertValidSecretName(name);
-    const entity = await this.call(`get ${name}`, () => this.readEntity(name));
+    const rowKey = canonicalSecretName(name);
+    const entity = await this.call(`get ${name}`, () => this.readEntity(rowKey));
     if (entity === undefined) return undefined;
-    return open(this.keys, name, envelopeFrom(name, entity));
+    return open(this.keys, rowKey, envelopeFrom(rowKey, entity));
   }
 
   async delete(name: string): Promise<void> {
     assertValidSecretName(name);
     await this.call(`delete ${name}`, async () => {
       try {
-        await this.table.deleteEntity(SECRETS_PARTITION, name);
+        await this.table.deleteEntity(SECRETS_PARTITION, canonicalSecretName(name));
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

@@ -24,9 +24,17 @@ export function assertValidSecretName(name: unknown): asserts name is string {
   });
 }
 
+/**
+ * Key Vault treats names case-insensitively (`MBX-1-IN` and `mbx-1-in` are one secret); the
+ * embedded store keys its rows by this form so both stores agree.
+ */
+export function canonicalSecretName(name: string): string {
+  return name.toLowerCase();
+}
+
 /** The name of a credential: `mbx-<id>-in` for a mailbox's POP3 login, `prf-<id>-out` for a profile's SMTP login. */
 export function secretNameFor(owner: "mbx" | "prf", id: string, direction: "in" | "out"): string {
-  const name = `${owner}-${id}-${direction}`;
+  const name = canonicalSecretName(`${owner}-${id}-${direction}`);
   assertValidSecretName(name);
   return name;
 }

@@ -115,11 +115,30 @@ function skipBlank(src: string, i: number): number {
   }
 }
 
-/** Unquotes a Bicep string literal (`'abc'` → `abc`); anything else is returned as is. */
+/**
+ * Unquotes a text that is one Bicep string (`'abc'` → `abc`, `'a${b}'` → `a${b}`, escapes resolved
+ * outside interpolations); anything else is returned trimmed, as is.
+ */
 export function literal(text: string): string {
   const t = text.trim();
-  if (/^'(?:[^'\\$]|\\.|\$(?!\{))*'$/.test(t)) return t.slice(1, -1).replace(/\\(.)/g, "$1");
-  return t;
+  if (!t.startsWith("'") || t.startsWith("'''") || skipString(t, 0) !== t.length) return t;
+  let out = "";
+  let k = 1;
+  while (k < t.length - 1) {
+    const c = t[k] ?? "";
+    if (c === "\\") {
+      out += t[k + 1] ?? "";
+      k += 2;
+    } else if (c === "$" && t[k + 1] === "{") {
+      const end = matchClose(t, k + 1);
+      out += t.slice(k, end + 1);
+      k = end + 1;
+    } else {
+      out += c;
+      k += 1;
+    }
+  }
+  return out;
 }
 
 /** Top-level entries of the object literal whose `{` is at `open`: key → value text (trimmed). */

@@ -1,4 +1,3 @@
-/* eslint @typescript-eslint/no-floating-promises: ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test"] }] }] -- node:test tracks these promises itself; remove once eslint.config.js says so. */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -55,6 +54,14 @@ describe("embedded secret store (AES-256-GCM in Azurite's table service)", () =>
     await store.delete("prf-2-out");
     await store.set("prf-2-out", "third");
     assert.equal(await store.get("prf-2-out"), "third");
+  });
+
+  it("compares names case-insensitively, as Key Vault does", async () => {
+    await store.set("MBX-Case-In", "any case");
+    assert.equal(await store.get("mbx-case-in"), "any case");
+    assert.equal((await raw("mbx-case-in")).rowKey, "mbx-case-in");
+    await store.delete("Mbx-CASE-in");
+    assert.equal(await store.tryGet("MBX-CASE-IN"), undefined);
   });
 
   it("returns undefined from tryGet and SECRET_NOT_FOUND from get for a missing name", async () => {

@@ -1,4 +1,3 @@
-/* eslint @typescript-eslint/no-floating-promises: ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test"] }] }] -- node:test tracks these promises itself; remove once eslint.config.js says so. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TokenCredential } from "@azure/identity";
@@ -56,6 +55,11 @@ describe("Key Vault secret store (against a fake vault over HTTPS)", () => {
     await store.set("prf-2-out", "second");
     assert.equal(await store.get("prf-2-out"), "second");
     assert.equal(kv.versions("prf-2-out").length, 2);
+  });
+
+  it("compares names case-insensitively", async () => {
+    await store.set("MBX-Case-In", "any case");
+    assert.equal(await store.get("mbx-case-in"), "any case");
   });
 
   it("returns undefined from tryGet and SECRET_NOT_FOUND from get for a missing name", async () => {

@@ -1,4 +1,3 @@
-/* eslint @typescript-eslint/no-floating-promises: ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test"] }] }] -- node:test tracks these promises itself; remove once eslint.config.js says so. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { AppError } from "../../shared/errors.js";
@@ -26,7 +25,7 @@ describe("secret names (Key Vault rules)", () => {
 
   it("builds mailbox and profile credential names", () => {
     assert.equal(secretNameFor("mbx", "0b6f2c1e-2f4b-4b8e-9a51-3c1d2e4f5a6b", "in"), "mbx-0b6f2c1e-2f4b-4b8e-9a51-3c1d2e4f5a6b-in");
-    assert.equal(secretNameFor("prf", "p1", "out"), "prf-p1-out");
+    assert.equal(secretNameFor("prf", "P1", "out"), "prf-p1-out");
     assert.throws(() => secretNameFor("mbx", "not/valid", "in"), (err: unknown) => err instanceof AppError && err.code === "VALIDATION_FAILED");
   });
 });

@@ -154,7 +154,8 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     const secret = /^\/secrets\/([^/]+)(?:\/([^/]*))?$/.exec(path);
     const deleted = /^\/deletedsecrets\/([^/]+)(\/recover)?$/.exec(path);
     const name = decodeURIComponent(secret?.[1] ?? deleted?.[1] ?? "");
-    const e = settle(name);
+    const key = name.toLowerCase(); // Key Vault names are case-insensitive
+    const e = settle(key);
     const notFound = (): void => fail(res, 404, `A secret with (name/id) ${name} was not found in this key vault.`);
     const deletedNotFound = (): void => fail(res, 404, `Deleted Secret not found: ${name}`);
 
@@ -168,7 +169,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
       if (parsed.tags && typeof parsed.tags === "object") v.tags = parsed.tags as Record<string, string>;
       const entry = e ?? { versions: [], state: "active" as const, until: 0 };
       entry.versions.push(v);
-      secrets.set(name, entry);
+      secrets.set(key, entry);
       return send(res, 200, bundle(name, v, true));
     }
     if (secret && req.method === "GET") {
@@ -188,7 +189,7 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     if (deleted && !deleted[2] && req.method === "DELETE") {
       if (e?.state === "deleting" || e?.state === "recovering") return inProgress(res, name, e);
       if (e?.state !== "deleted") return deletedNotFound();
-      secrets.delete(name);
+      secrets.delete(key);
       return send(res, 204);
     }
     if (deleted && deleted[2] && req.method === "POST") {
@@ -237,8 +238,8 @@ export async function startFakeKeyVault(options: FakeKeyVaultOptions = {}): Prom
     }),
     requests,
     failWith: (f) => { failure = f; },
-    state: (name) => settle(name)?.state,
-    versions: (name) => secrets.get(name)?.versions.map((v) => v.id) ?? [],
+    state: (name) => settle(name.toLowerCase())?.state,
+    versions: (name) => secrets.get(name.toLowerCase())?.versions.map((v) => v.id) ?? [],
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -222,11 +222,16 @@ export class TestServerSession {
 
   private async retr(arg: string | undefined): Promise<void> {
     const m = this.message(arg);
-    if (!m) return this.reply("-ERR [SYS/PERM] No such message", "RETR");
+    if (!m) return this.reply("-ERR No such message", "RETR");
     const reply = retrReply(`+OK ${m.body.length} octets`, m.body);
+    if (this.o.stallRetrAfterBytes !== undefined) {
+      this.stalled = true;
+      return this.send(reply.subarray(0, this.o.stallRetrAfterBytes), "RETR");
+    }
     const drop = this.o.dropRetrAfterBytes;
     if (drop === undefined) return this.send(reply, "RETR");
     await this.send(reply.subarray(0, drop), "RETR");
+    await new Promise<void>((resolve) => this.socket.write(EMPTY, () => resolve())); // flushed
     this.socket.destroy();
   }
 }

@@ -10,8 +10,8 @@ const LF = 0x0a;
 const DOT = 0x2e;
 
 /**
- * "+OK ..." CRLF, the stuffed message, then ".CRLF". Like real servers, a message that does not end
- * with CRLF gets one, so the terminator starts a line.
+ * "+OK ..." CRLF, the stuffed message, then ".CRLF". Like real servers, a non-empty message that
+ * does not end with CRLF gets one, so the terminator starts a line.
  */
 export function retrReply(status: string, message: Buffer): Buffer {
   const out: Buffer[] = [Buffer.from(`${status}\r\n`)];
@@ -26,7 +26,7 @@ export function retrReply(status: string, message: Buffer): Buffer {
   }
   out.push(message.subarray(runStart));
   const endsWithCrlf = message.length >= 2 && message[message.length - 2] === CR && message[message.length - 1] === LF;
-  out.push(Buffer.from(endsWithCrlf ? ".\r\n" : "\r\n.\r\n"));
+  out.push(Buffer.from(endsWithCrlf || message.length === 0 ? ".\r\n" : "\r\n.\r\n"));
   return Buffer.concat(out);
 }
 

@@ -1,0 +1,175 @@
+/**
+ * @module What `npm start` does, minus the process wiring in start.ts: settings (environment, then
+ * local.settings.json, created on first run), validation, embedded Azurite for
+ * `UseDevelopmentStorage=true`, then `func start` when Core Tools is on the PATH, else the dev host.
+ */
+import { spawn } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
+import { isAppError } from "../shared/errors.js";
+import { loadAppSettings, storageTarget, usesDevelopmentStorage, type AppSettings } from "../shared/config/appSettings.js";
+import { startAzurite, type AzuriteInstance } from "../shared/runtime/azurite.js";
+import type { FunctionDefinition } from "../shared/runtime/functionDefinitions.js";
+import { startDevHost } from "./host.js";
+import type { DevHostLog } from "./invocation.js";
+import { applyToEnv, ensureLocalSettings, mergeSettings } from "./localSettings.js";
+
+/** The ports `UseDevelopmentStorage=true` means. */
+export const DEV_STORAGE_PORTS = { blob: 10000, queue: 10001, table: 10002 } as const;
+
+/** A reason not to start, meant for the person at the terminal; start.ts prints it and exits 1. */
+export class StartupError extends Error {}
+
+export interface StartOptions {
+  /** Project root: local.settings.json, host.json. */
+  root: string;
+  argv: string[];
+  /** Settings are merged into this (process.env by default) so the app's code sees them. */
+  env?: Record<string, string | undefined>;
+  loadDefinitions: () => Promise<FunctionDefinition[]>;
+  print?: (line: string) => void;
+  log?: DevHostLog;
+}
+
+export interface Started {
+  mode: "devhost" | "func";
+  /** Resolves with the exit code when `func` exits by itself; never for the dev host. */
+  exited: Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function runStart(options: StartOptions): Promise<Started> {
+  const env = options.env ?? process.env;
+  const print = options.print ?? ((line: string) => console.log(line));
+  let local;
+  try {
+    local = ensureLocalSettings(options.root);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+  if (local.created) print(`Created ${local.path} from the sample, with a new LOCAL_SECRETS_KEY.`);
+  else if (local.generatedKey) print(`Generated LOCAL_SECRETS_KEY into ${local.path}.`);
+
+  const merged = mergeSettings(env, local.values);
+  let settings: AppSettings;
+  try {
+    settings = loadAppSettings(merged);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== "CONFIGURATION_INVALID") throw err;
+    const lines = err.details.map((d) => `  ${d.path}: ${d.message}`);
+    throw new StartupError(`Cannot start: invalid app settings (from the environment, then ${local.path}):\n${lines.join("\n")}`);
+  }
+  // Defaults the app relies on (`%SCHEDULER_SCHEDULE%` must resolve under either host).
+  merged.SCHEDULER_SCHEDULE ??= settings.SCHEDULER_SCHEDULE;
+  applyToEnv(merged, env);
+
+  let azurite: AzuriteInstance | undefined;
+  if (usesDevelopmentStorage(settings)) {
+    azurite = await startEmbeddedAzurite();
+    // Same ports UseDevelopmentStorage=true means, spelled out for every SDK.
+    env.AzureWebJobsStorage = merged.AzureWebJobsStorage = azurite.connectionString;
+    print(`Azurite (in memory) on ports ${DEV_STORAGE_PORTS.blob}-${DEV_STORAGE_PORTS.table}.`);
+  }
+  const port = merged.PORT !== undefined ? settings.PORT : (local.localHttpPort ?? settings.PORT);
+
+  try {
+    const func = options.argv.includes("--devhost") ? undefined : findOnPath("func", env);
+    if (func) {
+      print(`Azure Functions Core Tools found (${func}): running func start.`);
+      const child = spawn(func, ["start", "--port", String(port)], {
+        cwd: options.root, stdio: "inherit", env, shell: process.platform === "win32",
+      });
+      const exited = new Promise<number>((resolve) => {
+        child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+        child.once("error", (err) => { print(`func start failed: ${err.message}`); resolve(1); });
+      });
+      return {
+        mode: "func",
+        exited: exited.then(async (code) => { await azurite?.stop(); return code; }),
+        stop: async () => {
+          if (child.exitCode === null) child.kill("SIGTERM");
+          await exited;
+          await azurite?.stop();
+        },
+      };
+    }
+
+    const target = storageTarget(settings);
+    const definitions = await options.loadDefinitions();
+    const host = await startDevHost({
+      definitions,
+      settings: merged,
+      port,
+      hostJsonPath: join(options.root, "host.json"),
+      ...(target.kind === "connectionString" ? { storageConnectionString: target.connectionString } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    const base = `http://localhost:${host.port}`;
+    print(`Dev host listening on ${host.hostJson.routePrefix === "" ? base : `${base}/${host.hostJson.routePrefix}`}`);
+    print(describeFunctions(definitions, base, host.hostJson.routePrefix, host.nextOccurrences()));
+    return {
+      mode: "devhost",
+      exited: new Promise<number>(() => undefined),
+      stop: async () => {
+        await host.stop();
+        await azurite?.stop();
+      },
+    };
+  } catch (err) {
+    await azurite?.stop();
+    throw err;
+  }
+}
+
+/** The function list Core Tools prints at start, in the same spirit. */
+export function describeFunctions(defs: FunctionDefinition[], base: string, routePrefix: string, next: Record<string, Date>): string {
+  const lines = defs.map((d) => {
+    if (d.kind === "http") return `  ${d.name}: [${d.methods.join(",")}] ${base}/${routePrefix ? `${routePrefix}/` : ""}${d.route}`;
+    if (d.kind === "timer") return `  ${d.name}: timerTrigger (${d.schedule}${next[d.name] ? `, next ${next[d.name]?.toISOString()}` : ""})`;
+    return `  ${d.name}: queueTrigger (${d.queueName})`;
+  });
+  return `Functions:\n${lines.join("\n")}\n  (timer and queue functions run on demand: POST ${base}/admin/functions/{name} with the master key)`;
+}
+
+/** The first executable called `name` on PATH (with PATHEXT on Windows). */
+export function findOnPath(name: string, env: Record<string, string | undefined>): string | undefined {
+  const exts = process.platform === "win32" ? (env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";") : [""];
+  for (const dir of (env.PATH ?? env.Path ?? "").split(delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const candidate = join(dir, name + ext);
+      try {
+        accessSync(candidate, constants.X_OK);
+        if (statSync(candidate).isFile()) return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+async function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(true));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(false)));
+  });
+}
+
+async function startEmbeddedAzurite(): Promise<AzuriteInstance> {
+  for (const [service, port] of Object.entries(DEV_STORAGE_PORTS)) {
+    if (await portTaken(port)) {
+      throw new StartupError(
+        `Cannot start the embedded Azurite: port ${port} (${service}) is already in use. ` +
+        "Another Azurite (or a previous npm start) is probably running; stop it, or point AzureWebJobsStorage at that storage with a full connection string.",
+      );
+    }
+  }
+  try {
+    return await startAzurite({ ...DEV_STORAGE_PORTS });
+  } catch (err) {
+    throw new StartupError(`Cannot start the embedded Azurite: ${(err as Error).message}`);
+  }
+}
