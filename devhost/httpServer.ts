@@ -45,14 +45,15 @@ export function createRequestListener(options: HttpServerOptions): RequestListen
     const method = (req.method ?? "GET").toUpperCase();
     const url = requestUrl(req);
     let functionName: string | undefined;
-    const done = (): void => {
+    // "close" comes after "finish", and also when the client goes away first.
+    res.once("close", () => {
       // The query string is never logged: `?code=` carries a key.
       options.log({
         level: "info", msg: "http", method, path: url.pathname, status: res.statusCode,
         ms: Math.round(performance.now() - started), ...(functionName ? { function: functionName } : {}),
+        ...(res.writableFinished ? {} : { aborted: true }),
       });
-    };
-    res.once("finish", done);
+    });
     const handled = (async (): Promise<void> => {
       const path = splitPath(url.pathname);
       const admin = adminFunctionName(path);

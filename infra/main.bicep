@@ -18,7 +18,7 @@ targetScope = 'resourceGroup'
 
 @description('Environment name (azd sets it from AZURE_ENV_NAME). Feeds the unique suffix of resource names and the azd-env-name tag.')
 @minLength(1)
-@maxLength(40)
+@maxLength(64)
 param environmentName string = 'email-sync'
 
 @description('Azure region of all resources. It must offer Flex Consumption (az functionapp list-flexconsumption-locations).')

@@ -14,11 +14,11 @@
 //   AZURE_ENV_NAME                     environment name, part of resource names [email-sync]
 //   EMAIL_SYNC_SCHEDULER_SCHEDULE      NCRONTAB of mailboxScheduler [0 */1 * * * *]
 //   EMAIL_SYNC_OPERATOR_PRINCIPAL_ID   object id of a USER that may read/rotate the API keys [none]
-//                                      (for a group, also pass operatorPrincipalType=Group)
+//                                      (for a group, add: param operatorPrincipalType = 'Group')
 //   EMAIL_SYNC_ENABLE_EASY_AUTH        true | false [false]
 //   EMAIL_SYNC_EASY_AUTH_CLIENT_ID     app registration client id (with Easy Auth) [none]
 //   EMAIL_SYNC_KEYVAULT_PURGE_PROTECTION true | false [true]
-// Anything else: pass `--parameters name=value` after this file, or edit main.bicep defaults.
+// Anything else (see main.bicep): add a `param <name> = <value>` line below.
 
 using './main.bicep'
 

@@ -12,6 +12,17 @@ const base64Key32 = z
     message: "must be 32 bytes, base64-encoded (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\")",
   });
 
+/**
+ * An unresolved Key Vault reference arrives as its literal text; taking that as the key would
+ * lock every caller out with no clue why.
+ */
+const apiKey = z
+  .string()
+  .min(8, "must be at least 8 characters")
+  .refine((s) => !s.startsWith("@Microsoft.KeyVault("), {
+    message: "is an unresolved Key Vault reference: check that the app's identity has the Key Vault Secrets User/Officer role on the vault and that keyVaultReferenceIdentity is set",
+  });
+
 /** NCRONTAB has six fields: second minute hour day month day-of-week. */
 const ncrontab = z.string().refine((s) => s.trim().split(/\s+/).length === 6, {
   message: "must be an NCRONTAB expression with six fields (second minute hour day month day-of-week)",
@@ -28,8 +39,8 @@ export const appSettingsSchema = z
     AzureWebJobsStorage__credential: z.literal("managedidentity").optional(),
     KEY_VAULT_URL: z.url().optional(),
     LOCAL_SECRETS_KEY: base64Key32.optional(),
-    API_KEY: z.string().min(8, "must be at least 8 characters").optional(),
-    API_MASTER_KEY: z.string().min(8, "must be at least 8 characters").optional(),
+    API_KEY: apiKey.optional(),
+    API_MASTER_KEY: apiKey.optional(),
     SCHEDULER_SCHEDULE: ncrontab.default("0 */1 * * * *"),
     PORT: z.coerce.number().int().min(1).max(65535).default(7071),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),

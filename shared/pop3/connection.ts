@@ -194,7 +194,7 @@ export class Pop3Connection {
     try {
       this.framer.push(chunk);
     } catch (err) {
-      this.fail(isAppError(err) ? err : toAppError(err));
+      this.fail(this.withCommand(err));
       return;
     }
     const buffered = this.framer.bufferedBytes + (this.activeBody?.readableLength ?? 0);
@@ -206,6 +206,14 @@ export class Pop3Connection {
     this.timer?.refresh();
     this.armTimer();
   };
+
+  /** Limits and parse errors are raised without context; name the command they interrupted. */
+  private withCommand(err: unknown): AppError {
+    const e = isAppError(err) ? err : toAppError(err);
+    const command = this.queue[0]?.command.display;
+    if (e.command !== undefined || command === undefined) return e;
+    return new AppError(e.code, e.message, { command, response: e.response, cause: e.cause, transient: e.transient });
+  }
 
   /** A body stream was read from or destroyed: resume unless the filling one is still full. */
   private onDemand(): void {

@@ -13,6 +13,15 @@ import { JobStore } from "../storage/jobStore.js";
 import { TABLES } from "../storage/names.js";
 import { createSecretStore, type SecretStore } from "../secrets/index.js";
 import { systemClock, type Clock } from "./clock.js";
+import { createEmailTable } from "../storage/emailStore.js";
+import { RawStore } from "../storage/rawStore.js";
+import { CONTAINERS } from "../storage/names.js";
+import { LeaseTable } from "../coordination/lease.js";
+import { ConnectionSlots } from "../coordination/connectionSlots.js";
+import { DueIndex } from "../coordination/dueIndex.js";
+import { createQueueSender, type QueueSender } from "./queueSender.js";
+import type { DocumentTable } from "../storage/documentTable.js";
+import type { EmailActivity } from "../domain/email.js";
 import { createLogger, type Logger } from "./logger.js";
 
 export interface Services {
@@ -22,6 +31,12 @@ export interface Services {
   settings: SettingsStore;
   alerts: AlertStore;
   jobs: JobStore;
+  emails: DocumentTable<EmailActivity>;
+  raw: RawStore;
+  leases: LeaseTable;
+  slots: ConnectionSlots;
+  due: DueIndex;
+  queue: QueueSender;
   secrets: SecretStore;
   clock: Clock;
   log: Logger;
@@ -36,6 +51,8 @@ export interface ServiceOverrides {
 export async function createServices(appSettings: AppSettings, overrides: ServiceOverrides = {}): Promise<Services> {
   const storage = createStorageClients(storageTarget(appSettings));
   await ensureStorage(storage);
+  const clock = overrides.clock ?? systemClock;
+  const leases = new LeaseTable(storage.table(TABLES.coordination), clock);
   return {
     appSettings,
     storage,
@@ -43,8 +60,14 @@ export async function createServices(appSettings: AppSettings, overrides: Servic
     settings: new SettingsStore(storage.table(TABLES.settings)),
     alerts: new AlertStore(storage.table(TABLES.alerts)),
     jobs: new JobStore(storage.table(TABLES.jobs)),
+    emails: createEmailTable(storage.table(TABLES.emails)),
+    raw: new RawStore(storage.blobs.getContainerClient(CONTAINERS.rawMessages)),
+    leases,
+    slots: new ConnectionSlots(leases),
+    due: new DueIndex(storage.table(TABLES.coordination)),
+    queue: createQueueSender(storage.queues),
     secrets: overrides.secrets ?? createSecretStore(appSettings, storage),
-    clock: overrides.clock ?? systemClock,
+    clock,
     log: overrides.log ?? createLogger({ level: appSettings.LOG_LEVEL }),
   };
 }

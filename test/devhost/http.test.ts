@@ -42,19 +42,19 @@ describe("dev host: HTTP", () => {
       route("items", "items/{id?}", ["GET"]),
       route("files", "files/{*path}", ["GET"]),
       route("echo", "echo/{a}/{b}", ["POST", "PUT"]),
-      route("text", "kinds/text", ["GET"], async () => ({ status: 418, body: "short and stout", headers: { "x-kind": "text" } })),
-      route("bytes", "kinds/bytes", ["GET"], async () => ({ body: Buffer.from([0, 1, 2, 255]), headers: { "content-type": "application/octet-stream" } })),
-      route("u8", "kinds/u8", ["GET"], async () => ({ body: new Uint8Array([104, 105]) })),
-      route("web", "kinds/web-stream", ["GET"], async () => ({
+      route("text", "kinds/text", ["GET"], () => Promise.resolve({ status: 418, body: "short and stout", headers: { "x-kind": "text" } })),
+      route("bytes", "kinds/bytes", ["GET"], () => Promise.resolve({ body: Buffer.from([0, 1, 2, 255]), headers: { "content-type": "application/octet-stream" } })),
+      route("u8", "kinds/u8", ["GET"], () => Promise.resolve({ body: new Uint8Array([104, 105]) })),
+      route("web", "kinds/web-stream", ["GET"], () => Promise.resolve({
         body: new ReadableStream<Uint8Array>({
           start(c) { c.enqueue(new TextEncoder().encode("web ")); c.enqueue(new TextEncoder().encode("stream")); c.close(); },
         }),
       })),
-      route("node", "kinds/node-stream", ["GET"], async () => ({ body: Readable.from([Buffer.from("node "), Buffer.from("stream")]) })),
-      route("created", "kinds/json", ["POST"], async () => ({ status: 201, jsonBody: { ok: true }, cookies: [{ name: "a", value: "b", httpOnly: true }] })),
-      route("empty", "kinds/empty", ["DELETE"], async () => ({ status: 204 })),
-      route("boom", "boom", ["GET"], async () => { throw new Error("db password hunter2 leaked"); }),
-      { kind: "timer", name: "nightly", schedule: "0 0 3 * * *", handler: async (timer) => { timerCalls.push({ timer, name: "nightly" }); } },
+      route("node", "kinds/node-stream", ["GET"], () => Promise.resolve({ body: Readable.from([Buffer.from("node "), Buffer.from("stream")]) })),
+      route("created", "kinds/json", ["POST"], () => Promise.resolve({ status: 201, jsonBody: { ok: true }, cookies: [{ name: "a", value: "b", httpOnly: true }] })),
+      route("empty", "kinds/empty", ["DELETE"], () => Promise.resolve({ status: 204 })),
+      route("boom", "boom", ["GET"], () => Promise.reject(new Error("db password hunter2 leaked"))),
+      { kind: "timer", name: "nightly", schedule: "0 0 3 * * *", handler: (timer) => { timerCalls.push({ timer, name: "nightly" }); return Promise.resolve(); } },
     ];
     host = await startDevHost({ definitions, settings: { API_MASTER_KEY: MASTER }, port: 0, hostJson: {}, log: (e) => logs.push(e) });
   });

@@ -15,7 +15,7 @@ describe("dev host: timers", () => {
   });
 
   it("refuses to start with a schedule that does not resolve or parse", async () => {
-    const handler = async (): Promise<void> => undefined;
+    const handler = (): Promise<void> => Promise.resolve();
     await assert.rejects(
       startDevHost({ definitions: [{ kind: "timer", name: "t", schedule: "%NOPE%", handler }], settings: {}, port: 0, hostJson: {}, log: () => undefined }),
       /NOPE/,
@@ -43,7 +43,7 @@ describe("dev host: timers", () => {
             running--;
           },
         },
-        { kind: "timer", name: "failing", schedule: "%FAST%", handler: async () => { failing++; throw new Error("tick failed"); } },
+        { kind: "timer", name: "failing", schedule: "%FAST%", handler: () => { failing++; return Promise.reject(new Error("tick failed")); } },
       ],
       settings: { FAST: "*/1 * * * * *" },
       port: 0,

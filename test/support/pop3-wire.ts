@@ -8,6 +8,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promi
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
+const CRLF_DOT = Buffer.from("\r\n.");
 
 /**
  * "+OK ..." CRLF, the stuffed message, then ".CRLF". Like real servers, a non-empty message that
@@ -16,13 +17,11 @@ const DOT = 0x2e;
 export function retrReply(status: string, message: Buffer): Buffer {
   const out: Buffer[] = [Buffer.from(`${status}\r\n`)];
   let runStart = 0;
-  let lineStart = true;
-  for (let i = 0; i < message.length; i++) {
-    if (lineStart && message[i] === DOT) {
-      out.push(message.subarray(runStart, i), Buffer.from("."));
-      runStart = i;
-    }
-    lineStart = message[i] === LF && i > 0 && message[i - 1] === CR;
+  if (message[0] === DOT) out.push(Buffer.from("."));
+  // Only lines that start with a dot change, so jump from one "CRLF ." to the next.
+  for (let at = message.indexOf(CRLF_DOT); at !== -1; at = message.indexOf(CRLF_DOT, at + 2)) {
+    out.push(message.subarray(runStart, at + 2), Buffer.from("."));
+    runStart = at + 2;
   }
   out.push(message.subarray(runStart));
   const endsWithCrlf = message.length >= 2 && message[message.length - 2] === CR && message[message.length - 1] === LF;

@@ -1,0 +1,25 @@
+/**
+ * @module Raising alerts: honours the org's alert levels (a level switched off is not stored at
+ * all) and folds repeats of the same alert into one with a count.
+ */
+import type { AlertLevel } from "../domain/alert.js";
+import type { Services } from "../runtime/services.js";
+import type { NewAlert } from "../storage/alertStore.js";
+
+export interface RaiseAlert extends NewAlert {
+  level: AlertLevel;
+  /** Repeats with the same key fold into one alert (count, lastAt). Defaults to level+code+subject. */
+  foldKey?: string;
+}
+
+export async function raiseAlert(services: Services, alert: RaiseAlert): Promise<void> {
+  const { settings } = await services.settings.get();
+  if (!settings.alerts[alert.level]) return;
+  const foldKey = alert.foldKey ?? [alert.level, alert.code, alert.mailboxId ?? "", alert.profileId ?? "", alert.emailId ?? ""].join("|");
+  try {
+    await services.alerts.add(alert, services.clock.now(), foldKey);
+  } catch (err) {
+    // An alert that cannot be stored must not fail the sync that raised it; the log keeps it.
+    services.log.warn("alert not stored", { code: alert.code, level: alert.level, mailboxId: alert.mailboxId, err });
+  }
+}
