@@ -11,6 +11,9 @@ import { contactRoutes } from "./contacts.js";
 import { alertRoutes } from "./alerts.js";
 import { jobRoutes } from "./jobs.js";
 import { openApiRoute } from "./openapi.js";
+import { emailReadRoutes } from "./emails.js";
+import { mailboxSchedulerFunction } from "./mailboxScheduler.js";
+import { mailboxIncomingFunction } from "./mailboxIncoming.js";
 
 export const definitions: FunctionDefinition[] = [
   healthRoute,
@@ -20,5 +23,8 @@ export const definitions: FunctionDefinition[] = [
   ...contactRoutes,
   ...alertRoutes,
   ...jobRoutes,
+  ...emailReadRoutes,
   openApiRoute,
+  mailboxSchedulerFunction,
+  mailboxIncomingFunction,
 ];

@@ -7,6 +7,7 @@ import type { HttpFunctionDefinition } from "../shared/runtime/functionDefinitio
 import { documentRoute } from "../shared/http/route.js";
 import { json } from "../shared/http/responses.js";
 import { checkHealth } from "../shared/runtime/health.js";
+import { getServices } from "../shared/runtime/services.js";
 
 const check = z.enum(["ok", "failed"]);
 const healthView = z.object({
@@ -27,6 +28,9 @@ export const healthRoute: HttpFunctionDefinition = {
   methods: ["GET"],
   handler: async () => {
     try {
+      // Start-up creates the tables, queues and containers; a health check on a cold instance
+      // should find them, not report their absence. A failure here is named by the checks below.
+      await getServices().catch(() => undefined);
       const report = await checkHealth();
       return json(report.status === "ok" ? 200 : 503, report);
     } catch {

@@ -8,6 +8,7 @@ import { EMPTY_STATS, resetConnectionStatus, type Mailbox, type MailboxCreate, t
 import type { Services } from "../runtime/services.js";
 import type { Stored } from "../storage/documentTable.js";
 import { applyCredentials, removeSecrets } from "./credentials.js";
+import { scheduleMailbox } from "../sync/scheduler.js";
 
 const secretName = (id: string): string => `mbx-${id}-cred`;
 
@@ -56,7 +57,9 @@ export async function createMailbox(services: Services, input: MailboxCreate): P
   };
   try {
     await checkRules(services, mailbox);
-    return await services.repos.mailboxes.create(mailbox);
+    const saved = await services.repos.mailboxes.create(mailbox);
+    await scheduleMailbox(services, id);
+    return saved;
   } catch (err) {
     await removeSecrets(services.secrets, [mailbox.credentials?.secretName]);
     throw err;
@@ -65,7 +68,7 @@ export async function createMailbox(services: Services, input: MailboxCreate): P
 
 export async function updateMailbox(services: Services, id: string, patch: MailboxPatch, ifMatch: string | undefined): Promise<Stored<Mailbox>> {
   let removed: string | null = null;
-  return services.repos.mailboxes.update(id, async (current) => {
+  const saved = await services.repos.mailboxes.update(id, async (current) => {
     const creds = await applyCredentials(services.secrets, secretName(id), current.credentials, patch.credentials);
     removed = creds.removeSecret;
     const next: Mailbox = {
@@ -92,14 +95,22 @@ export async function updateMailbox(services: Services, id: string, patch: Mailb
     if (addressChanged && result.approval !== "empty") result = { ...result, approval: "pendingApproval" };
     return result;
   }, ifMatch).finally(() => removeSecrets(services.secrets, [removed]));
+  // Any change may make the mailbox eligible (activated, new method); the tick decides.
+  await scheduleMailbox(services, id);
+  return saved;
 }
 
 export async function deleteMailbox(services: Services, id: string, ifMatch: string | undefined): Promise<void> {
   const { doc } = await services.repos.mailboxes.require(id);
   await services.repos.mailboxes.delete(doc, ifMatch);
+  await Promise.all([services.due.remove("incoming", id), services.due.remove("outgoing", id)]);
   await removeSecrets(services.secrets, [doc.credentials?.secretName]);
 }
 
 export async function setApproval(services: Services, id: string, approval: "approved" | "rejected", ifMatch: string | undefined): Promise<Stored<Mailbox>> {
-  return services.repos.mailboxes.update(id, (m) => ({ ...m, approval, updatedAt: services.clock.now().toISOString() }), ifMatch);
+  const saved = await services.repos.mailboxes.update(id, (m) => ({ ...m, approval, updatedAt: services.clock.now().toISOString() }), ifMatch);
+  // Approval takes effect at once: an approved mailbox is due now, a rejected one leaves the index.
+  if (approval === "approved") await scheduleMailbox(services, id);
+  else await Promise.all([services.due.remove("incoming", id), services.due.remove("outgoing", id)]);
+  return saved;
 }

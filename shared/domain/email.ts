@@ -105,12 +105,15 @@ export const sendAttachment = z.strictObject({
   contentBase64: z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}$/, "must be base64"),
 });
 
+/** A recipient: refused with any CR/LF, also at the ends (trimming must not hide a header injection). */
+const recipient = z.string().regex(/^[^\r\n]*$/, "must not contain line breaks").pipe(emailAddress);
+
 export const emailCreate = z
   .strictObject({
     mailboxId: z.string().min(1),
-    to: z.array(emailAddress).max(500).default([]),
-    cc: z.array(emailAddress).max(500).default([]),
-    bcc: z.array(emailAddress).max(500).default([]),
+    to: z.array(recipient).max(500).default([]),
+    cc: z.array(recipient).max(500).default([]),
+    bcc: z.array(recipient).max(500).default([]),
     subject: z.string().max(998).regex(/^[^\r\n]*$/, "must not contain line breaks"),
     text: z.string().max(5_000_000).optional(),
     html: z.string().max(10_000_000).optional(),

@@ -168,7 +168,7 @@ export class Pop3Connection {
       this.framer.startBody(front.listing);
       return;
     }
-    const body = new BodyStream(this.settings.maxMessageBytes, () => this.onDemand());
+    const body = new BodyStream(this.settings.maxMessageBytes, (from) => this.onDemand(from));
     this.activeBody = body;
     this.framer.startBody(body);
     front.resolve({ reply, lines: [], body });
@@ -215,9 +215,14 @@ export class Pop3Connection {
     return new AppError(e.code, e.message, { command, response: e.response, cause: e.cause, transient: e.transient });
   }
 
-  /** A body stream was read from or destroyed: resume unless the filling one is still full. */
-  private onDemand(): void {
-    if (!this.paused || this.closed || this.activeBody?.backpressured === true) return;
+  /**
+   * A body stream wants more or was destroyed. The stream being filled asking is enough: Readable
+   * calls _read() before it takes data out of its buffer, so it may still look full. An older
+   * stream's consumer reading says nothing about the filling one, so check that one then.
+   */
+  private onDemand(from: BodyStream): void {
+    if (!this.paused || this.closed) return;
+    if (from !== this.activeBody && this.activeBody?.backpressured === true) return;
     this.paused = false;
     this.socket.resume();
     this.armTimer();

@@ -17,7 +17,8 @@ export class BodyStream extends Readable implements BodySink {
 
   constructor(
     private readonly maxBytes: number,
-    private readonly onDemand: () => void,
+    /** Called when the consumer wants more, or gave up (destroyed): the connection may resume. */
+    private readonly onDemand: (stream: BodyStream) => void,
   ) {
     super({ highWaterMark: BODY_STREAM_HIGH_WATER_MARK });
   }
@@ -27,12 +28,12 @@ export class BodyStream extends Readable implements BodySink {
   }
 
   override _read(): void {
-    this.onDemand();
+    this.onDemand(this);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     callback(err);
-    this.onDemand(); // nobody reads any more: let the rest of the body flow into the void
+    this.onDemand(this); // nobody reads any more: let the rest of the body flow into the void
   }
 
   write(chunk: Buffer): void {

@@ -177,6 +177,21 @@ export class DocumentTable<T extends { id: string }> {
     return ids;
   }
 
+  /** One page of the ids filed under a lookup key. */
+  async lookupPage(key: string, top: number, continuationToken?: string): Promise<{ ids: string[]; continuationToken: string | null }> {
+    const prefix = `${LOOKUP_PREFIX}${encodeKey(key)}|`;
+    const filter = `PartitionKey eq '${odataString(this.options.partition)}' and RowKey ge '${odataString(prefix)}' and RowKey lt '${odataString(nextPrefix(prefix))}'`;
+    try {
+      const pages = this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })
+        .byPage({ maxPageSize: top, ...(continuationToken ? { continuationToken } : {}) });
+      const page = await pages.next();
+      if (page.done) return { ids: [], continuationToken: null };
+      return { ids: page.value.map((e) => e.docId), continuationToken: page.value.continuationToken ?? null };
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
   /** The id of the document holding a unique key, if any. */
   async idByUniqueKey(key: string): Promise<string | undefined> {
     try {

@@ -72,6 +72,14 @@ export class RawStore {
     }
   }
 
+  async delete(blobName: string): Promise<void> {
+    try {
+      await this.container.getBlobClient(blobName).deleteIfExists();
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
   /** Small JSON documents (checkpoints) live beside the raw messages. */
   async readJson<T>(blobName: string): Promise<{ value: T; etag: string } | undefined> {
     const blob = this.container.getBlobClient(blobName);

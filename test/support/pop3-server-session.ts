@@ -73,7 +73,7 @@ export class TestServerSession {
   }
 
   private async send(reply: Buffer, command: string): Promise<void> {
-    this.server.stats.drainWaits += await writeReply(this.socket, reply, command, this.o);
+    await writeReply(this.socket, reply, command, this.o, () => this.server.stats.drainWaits++);
   }
 
   private reply(line: string, command: string): Promise<void> {

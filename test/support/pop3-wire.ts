@@ -61,15 +61,16 @@ function pieces(reply: Buffer, command: string, split: SplitMode): Buffer[] {
   return out;
 }
 
-/** Writes `reply`, honouring backpressure; returns how many times it waited for 'drain'. */
-export async function writeReply(socket: net.Socket, reply: Buffer, command: string, o: WriteOptions): Promise<number> {
-  let drainWaits = 0;
+/** Writes `reply`, honouring backpressure; `onDrainWait` counts each wait for 'drain'. */
+export async function writeReply(socket: net.Socket, reply: Buffer, command: string, o: WriteOptions, onDrainWait: () => void): Promise<void> {
   const parts = pieces(reply, command, o.split);
   for (let i = 0; i < parts.length; i++) {
-    if (socket.destroyed) return drainWaits;
+    if (socket.destroyed) return;
     const part = parts[i] ?? Buffer.alloc(0);
-    if (!socket.write(part)) {
-      drainWaits++;
+    // After the last piece the reply is out of our hands; waiting for 'drain' there would make the
+    // server look busy after the client could already have read the reply.
+    if (!socket.write(part) && i < parts.length - 1) {
+      onDrainWait();
       await new Promise<void>((resolve) => {
         const done = (): void => {
           socket.removeListener("drain", done);
@@ -84,5 +85,4 @@ export async function writeReply(socket: net.Socket, reply: Buffer, command: str
       await (o.splitDelayMs > 0 ? sleep(o.splitDelayMs) : nextTurn());
     }
   }
-  return drainWaits;
 }

@@ -1,0 +1,78 @@
+/**
+ * @module How one profile's SMTP endpoint becomes nodemailer connection options: implicit TLS
+ * (RFC 8314), STARTTLS (RFC 3207) required before AUTH unless the profile allows credentials over
+ * an insecure channel, the AUTH mechanism (RFC 4954), certificate checks and named timeouts.
+ */
+import type { SMTPConnectionAuth, SMTPConnectionOptions } from "nodemailer/lib/smtp-connection";
+import type { Profile } from "../domain/profile.js";
+
+export type SmtpAuthProtocol = "auto" | "plain" | "login";
+
+export interface SmtpEndpoint {
+  host: string;
+  port: number;
+  /** Implicit TLS from the first byte (465). When false, STARTTLS is used whenever offered. */
+  useSsl: boolean;
+  authProtocol: SmtpAuthProtocol;
+  /** Skip certificate verification (chain, expiry and host name). */
+  allowUntrustedCertificates: boolean;
+  /** Else AUTH is never sent before STARTTLS: the session fails with TLS_REQUIRED first. */
+  allowCredentialsOverInsecureChannels: boolean;
+}
+
+export interface SmtpCredentials {
+  userName: string;
+  password: string;
+}
+
+/** Knobs the profile does not carry: a test CA, shorter timeouts in tests. */
+export interface SmtpClientOptions {
+  /** Extra trusted CA certificates (PEM), e.g. the e2e test CA. */
+  ca?: string | Buffer | (string | Buffer)[];
+  connectTimeoutMs?: number;
+  greetingTimeoutMs?: number;
+  /** Inactivity on an open session. Also bounds the wait for the reply to the end of data. */
+  socketTimeoutMs?: number;
+}
+
+/**
+ * RFC 5321 §4.5.3.2 asks clients to wait up to 10 minutes for the reply to the end of data; a
+ * queue invocation may run 10 minutes in all (host.json functionTimeout), so the wait is 5
+ * minutes and the mailbox lease (sendMailbox.ts) outlasts it.
+ */
+export const SMTP_TIMEOUTS = { connectMs: 30_000, greetingMs: 30_000, socketMs: 5 * 60_000 } as const;
+
+export function connectionOptions(endpoint: SmtpEndpoint, options: SmtpClientOptions = {}): SMTPConnectionOptions {
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.useSsl,
+    // RFC 3207 §6 and RFC 4954 §4: credentials go only over TLS unless the admin accepted the risk.
+    // Without SSL nodemailer still upgrades whenever STARTTLS is offered (API.md "profiles").
+    requireTLS: !endpoint.useSsl && !endpoint.allowCredentialsOverInsecureChannels,
+    tls: {
+      rejectUnauthorized: !endpoint.allowUntrustedCertificates,
+      minVersion: "TLSv1.2",
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    },
+    connectionTimeout: options.connectTimeoutMs ?? SMTP_TIMEOUTS.connectMs,
+    greetingTimeout: options.greetingTimeoutMs ?? SMTP_TIMEOUTS.greetingMs,
+    socketTimeout: options.socketTimeoutMs ?? SMTP_TIMEOUTS.socketMs,
+    socketCloseTimeout: 1_000,
+    logger: false,
+  };
+}
+
+/** `auto` lets nodemailer take the first of PLAIN, LOGIN, CRAM-MD5 that the server advertises. */
+export function authFor(protocol: SmtpAuthProtocol, credentials: SmtpCredentials): SMTPConnectionAuth {
+  const method = protocol === "plain" ? "PLAIN" : protocol === "login" ? "LOGIN" : false;
+  return { user: credentials.userName, pass: credentials.password, method };
+}
+
+export function smtpEndpointOf(profile: Profile): SmtpEndpoint {
+  return {
+    ...profile.outgoing,
+    allowUntrustedCertificates: profile.allowUntrustedCertificates,
+    allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * @module Writes the outcome of one sync run onto the mailbox, through the one error policy,
+ * raises the alert that goes with it, and keeps the due index in step (a postponed mailbox is
+ * due again when its postponement ends; a disabled one leaves the index).
+ */
+import type { AppError } from "../errors.js";
+import type { Direction, Mailbox, MailboxStats } from "../domain/mailbox.js";
+import type { Services } from "../runtime/services.js";
+import { applyFailure, applySuccess, MAX_TRANSIENT_FAILURES, type FailureOutcome } from "./errorPolicy.js";
+import { adviceFor } from "./advice.js";
+import { raiseAlert } from "./alerts.js";
+
+export type StatsDelta = Partial<MailboxStats>;
+
+function addStats(stats: MailboxStats, delta: StatsDelta): MailboxStats {
+  return {
+    received: stats.received + (delta.received ?? 0),
+    sent: stats.sent + (delta.sent ?? 0),
+    failed: stats.failed + (delta.failed ?? 0),
+    skipped: stats.skipped + (delta.skipped ?? 0),
+    quarantined: stats.quarantined + (delta.quarantined ?? 0),
+  };
+}
+
+/** Counts work done without touching the status fields (a run that stopped half-way still counts). */
+export async function addMailboxStats(services: Services, mailboxId: string, delta: StatsDelta): Promise<void> {
+  if (Object.values(delta).every((v) => !v)) return;
+  await services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, stats: addStats(m.stats, delta) }));
+}
+
+export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsDelta = {}): Promise<Mailbox> {
+  const before = await services.repos.mailboxes.get(mailboxId);
+  const saved = await services.repos.mailboxes.update(mailboxId, (m) => ({ ...applySuccess(m, direction, services.clock.now()), stats: addStats(m.stats, delta) }));
+  if (before && before.doc.transientFailureCount > 0) {
+    await raiseAlert(services, {
+      level: "information", code: "MAILBOX_RECOVERED", mailboxId, profileId: saved.doc.profileId,
+      message: `Mailbox ${saved.doc.emailAddress}: ${direction} sync works again after ${before.doc.transientFailureCount} failed attempt(s).`,
+    });
+  }
+  return saved.doc;
+}
+
+export async function recordFailure(
+  services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsDelta = {},
+): Promise<{ mailbox: Mailbox; outcome: FailureOutcome }> {
+  let outcome: FailureOutcome = "postponed";
+  const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
+    const r = applyFailure(m, direction, err, services.clock.now());
+    outcome = r.outcome;
+    return { ...r.mailbox, stats: addStats(m.stats, delta) };
+  });
+  const m = saved.doc;
+  const advice = adviceFor(err.code);
+  if (outcome === "postponed") {
+    await services.due.schedule(direction, mailboxId, new Date(m.postponedUntil ?? services.clock.now().toISOString()), true);
+    await raiseAlert(services, {
+      level: "warning", code: err.code, mailboxId, profileId: m.profileId,
+      message: `Mailbox ${m.emailAddress}: ${direction} sync failed (${err.message}). Retrying at ${m.postponedUntil} (attempt ${m.transientFailureCount} of ${MAX_TRANSIENT_FAILURES}). ${advice}`,
+    });
+  } else {
+    await services.due.remove(direction, mailboxId);
+    const after = err.transient ? ` after ${MAX_TRANSIENT_FAILURES} failed attempts in a row` : "";
+    await raiseAlert(services, {
+      level: "error", code: err.code, mailboxId, profileId: m.profileId,
+      message: `Mailbox ${m.emailAddress} was disabled for ${direction} sync${after}: ${err.message}. ${advice}`,
+    });
+  }
+  return { mailbox: m, outcome };
+}
