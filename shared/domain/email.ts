@@ -105,15 +105,17 @@ export const sendAttachment = z.strictObject({
   contentBase64: z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}$/, "must be base64"),
 });
 
+const MAX_RECIPIENTS = 100;
+
 /** A recipient: refused with any CR/LF, also at the ends (trimming must not hide a header injection). */
 const recipient = z.string().regex(/^[^\r\n]*$/, "must not contain line breaks").pipe(emailAddress);
 
 export const emailCreate = z
   .strictObject({
     mailboxId: z.string().min(1),
-    to: z.array(recipient).max(500).default([]),
-    cc: z.array(recipient).max(500).default([]),
-    bcc: z.array(recipient).max(500).default([]),
+    to: z.array(recipient).max(MAX_RECIPIENTS).default([]),
+    cc: z.array(recipient).max(MAX_RECIPIENTS).default([]),
+    bcc: z.array(recipient).max(MAX_RECIPIENTS).default([]),
     subject: z.string().max(998).regex(/^[^\r\n]*$/, "must not contain line breaks"),
     text: z.string().max(5_000_000).optional(),
     html: z.string().max(10_000_000).optional(),
@@ -121,7 +123,10 @@ export const emailCreate = z
     inReplyToEmailId: z.string().min(1).optional(),
   })
   .superRefine((v, ctx) => {
-    if (v.to.length + v.cc.length + v.bcc.length === 0) ctx.addIssue({ code: "custom", path: ["to"], message: "at least one recipient (to, cc or bcc) is required" });
+    const recipients = v.to.length + v.cc.length + v.bcc.length;
+    if (recipients === 0) ctx.addIssue({ code: "custom", path: ["to"], message: "at least one recipient (to, cc or bcc) is required" });
+    // RFC 5321 §4.5.3.1.8: a server must take 100 recipients per message; more may be refused.
+    if (recipients > MAX_RECIPIENTS) ctx.addIssue({ code: "custom", path: ["to"], message: `at most ${MAX_RECIPIENTS} recipients (to, cc and bcc together)` });
     if (v.text === undefined && v.html === undefined) ctx.addIssue({ code: "custom", path: ["text"], message: "text or html is required" });
   });
 export type EmailCreate = z.infer<typeof emailCreate>;

@@ -8,35 +8,14 @@
  */
 import type net from "node:net";
 import tls from "node:tls";
-import type { Readable } from "node:stream";
 import { AppError, isAppError, toAppError } from "../errors.js";
+import type { CommandResult, Pop3Command } from "./command.js";
 import { ReplyFramer } from "./framer.js";
 import { PIPELINE_WINDOW } from "./limits.js";
 import { parseReply, type Pop3Reply } from "./reply.js";
 import { unexpectedReply } from "./reply-errors.js";
 import { BodyStream, ListingSink } from "./sinks.js";
 import { classifySocketError, connectionLost, timedOut } from "./socket-errors.js";
-
-export interface Pop3Command {
-  /** The command line without CRLF. */
-  line: string;
-  /** What errors show: the verb and harmless arguments, never a password or SASL response. */
-  display: string;
-  /** Shape of a "+OK" reply: one line, a listing (collected), or a message body (streamed). */
-  expect: "line" | "lines" | "stream";
-  /** STLS: nothing after the "+OK" may be read as POP3 (RFC 2595 §4). */
-  startsTls?: boolean;
-  /** AUTH: a "+ " continuation is a valid reply (RFC 5034 §4). */
-  allowContinuation?: boolean;
-}
-
-export interface CommandResult {
-  reply: Pop3Reply;
-  /** Listing lines ("lines" commands answered "+OK"), else empty. */
-  lines: string[];
-  /** The message body ("stream" commands answered "+OK"). */
-  body: Readable | undefined;
-}
 
 export interface ConnectionSettings {
   greetingTimeoutMs: number;
@@ -130,6 +109,7 @@ export class Pop3Connection {
 
   private pump(): void {
     const window = this.pipelining ? PIPELINE_WINDOW : 1;
+    this.socket.cork(); // a pipelined batch leaves in one segment
     while (!this.holdWrites && this.written < this.queue.length && this.written < window) {
       const next = this.queue[this.written];
       if (next === undefined) break;
@@ -137,6 +117,7 @@ export class Pop3Connection {
       this.written++;
       this.socket.write(`${next.command.line}\r\n`, "utf8");
     }
+    this.socket.uncork();
     this.armTimer();
   }
 
@@ -271,6 +252,8 @@ export class Pop3Connection {
   }
 
   private attach(socket: net.Socket): void {
+    // Commands are tiny and each waits on a reply (or a window refill): Nagle would only add delay.
+    socket.setNoDelay(true);
     socket.on("data", this.onData);
     socket.on("error", this.onError);
     socket.on("close", this.onClose);

@@ -33,7 +33,12 @@ function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: b
       socket.removeListener("close", onClose);
       socket.removeListener("connect", onConnect);
       socket.removeListener(readyEvent, onReady);
-      if (err === undefined) return resolve(socket);
+      if (err === undefined) {
+        // Until the connection attaches its own handler (a microtask later), an 'error' must
+        // not be an uncaught exception; the connection still learns of it through 'close'.
+        socket.on("error", () => {});
+        return resolve(socket);
+      }
       socket.destroy();
       reject(err);
     };

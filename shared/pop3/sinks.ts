@@ -21,6 +21,10 @@ export class BodyStream extends Readable implements BodySink {
     private readonly onDemand: (stream: BodyStream) => void,
   ) {
     super({ highWaterMark: BODY_STREAM_HIGH_WATER_MARK });
+    // A pipelined body can fail (connection lost) before anyone holds the stream; without a
+    // listener that 'error' would be an uncaught exception. Consumers still see it: for-await,
+    // pipeline() and their own 'error' listeners all receive it, and `errored` keeps it.
+    this.on("error", () => {});
   }
 
   get backpressured(): boolean {

@@ -91,6 +91,33 @@ describe("network failures", () => {
     }
   });
 
+  it("a drop while a pipelined body waits its turn -> CONNECTION_LOST, not an uncaught error", async () => {
+    const server = await startRawServer((socket) => {
+      socket.write("+OK hi\r\n");
+      socket.on("data", (d: Buffer) => {
+        const text = d.toString();
+        if (text.includes("CAPA")) socket.write("+OK\r\nUSER\r\nPIPELINING\r\n.\r\n");
+        if (/USER|PASS/.test(text)) socket.write("+OK\r\n");
+        // Message 1 whole, message 2 cut short, then gone.
+        if (text.includes("RETR 2")) socket.write("+OK\r\none\r\n.\r\n+OK\r\npart", () => socket.destroy());
+      });
+    });
+    try {
+      const session = await Pop3Session.connect(raw(server.port));
+      const got: string[] = [];
+      const err = await rejectsWithCode((async () => {
+        for await (const { stream } of session.retrieveMany([1, 2])) {
+          await new Promise((resolve) => setTimeout(resolve, 50)); // message 2's stream fails meanwhile
+          got.push((await readAll(stream)).toString());
+        }
+      })(), "CONNECTION_LOST");
+      assert.deepEqual(got, ["one\r\n"]);
+      assert.equal(err.command, "RETR 2");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("the server closing between commands -> CONNECTION_LOST on the next one", async () => {
     const server = await startRawServer((socket) => {
       socket.write("+OK hi\r\n");

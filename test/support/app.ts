@@ -18,7 +18,6 @@ export interface TestApp {
   azurite: AzuriteInstance;
   services: Services;
   settings: Record<string, string>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
   call(method: string, path: string, opts?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers; text: string }>;
   stop(): Promise<void>;
 }

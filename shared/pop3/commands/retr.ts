@@ -8,11 +8,12 @@
  * announced, and that ends the connection with PROTOCOL_LIMIT_EXCEEDED (the stream errors).
  */
 import type { Readable } from "node:stream";
+import type { Pop3Command } from "../command.js";
 import type { Pop3Connection } from "../connection.js";
 import { unexpectedReply } from "../reply-errors.js";
 import { checkMsgNo, expectOk } from "./run.js";
 
-export function retrCommand(msgNo: number): { line: string; display: string; expect: "stream" } {
+export function retrCommand(msgNo: number): Pop3Command {
   const line = `RETR ${checkMsgNo(msgNo)}`;
   return { line, display: line, expect: "stream" };
 }

@@ -3,7 +3,8 @@
  * that keep caller data from ever becoming a second command on the wire.
  */
 import { AppError } from "../../errors.js";
-import type { CommandResult, Pop3Command, Pop3Connection } from "../connection.js";
+import type { CommandResult, Pop3Command } from "../command.js";
+import type { Pop3Connection } from "../connection.js";
 import { replyError, type ReplyStep } from "../reply-errors.js";
 
 /** Sends `command` and turns a "-ERR" into the AppError for `step`. */

@@ -14,6 +14,7 @@ import type { Stored } from "../../storage/documentTable.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { composeMessage } from "./compose.js";
 import { formatToken, TrackingNumbers } from "./trackingToken.js";
+import { fitBodies } from "./fitActivity.js";
 
 export const outgoingBlobName = (emailId: string): string => `outgoing/${emailId}.eml`;
 /** Keeps the References header of a long thread bounded (RFC 5322 §3.6.4 allows trimming). */
@@ -80,7 +81,7 @@ export async function createOutgoingEmail(services: Services, input: EmailCreate
     error: null, attempts: 0, nextAttemptAt: null, receivedByMailboxIds: [],
     rawBlob: upload.blobName, normalizedSubject: normalizeSubject(subject),
   };
-  const saved = await services.emails.create(email);
+  const saved = await services.emails.create(fitBodies(email));
   await handOff(services, mailbox, settings, now, id);
   return saved;
 }

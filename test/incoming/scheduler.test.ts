@@ -1,0 +1,76 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startTestApp, MASTER_KEY, type TestApp } from "../support/app.js";
+import { enabledMailbox } from "../support/mailboxes.js";
+import { ManualClock } from "../../shared/runtime/clock.js";
+import { runSchedulerTick } from "../../shared/sync/scheduler.js";
+import { definitions } from "../../functions/definitions.js";
+import { QUEUES } from "../../shared/storage/names.js";
+
+const clock = new ManualClock("2026-11-22T10:00:00.000Z");
+let app: TestApp;
+before(async () => {
+  // HTTP only: no queue trigger consumes what the scheduler enqueues, so the test can count it.
+  app = await startTestApp({ overrides: { clock }, definitions: definitions.filter((d) => d.kind === "http") });
+});
+after(async () => { await app?.stop(); });
+
+async function drain(): Promise<string[]> {
+  const q = app.services.storage.queues.getQueueClient(QUEUES.incoming);
+  const out: string[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await q.receiveMessages({ numberOfMessages: 32 });
+    if (receivedMessageItems.length === 0) return out;
+    for (const m of receivedMessageItems) {
+      out.push((JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")) as { mailboxId: string }).mailboxId);
+      await q.deleteMessage(m.messageId, m.popReceipt);
+    }
+  }
+}
+
+test("overlapping ticks enqueue each due mailbox once; the polling interval is honoured", async () => {
+  const mailboxes = await Promise.all([1, 2, 3].map((i) => enabledMailbox(app, { port: 1, address: `sched${i}@contoso.test`, profile: { minPollingIntervalMinutes: 5, name: `Sched ${i}` } })));
+  await drain();
+  const [a, b] = await Promise.all([runSchedulerTick(app.services), runSchedulerTick(app.services)]);
+  assert.equal(a.incoming + b.incoming, 3);
+  assert.deepEqual((await drain()).sort(), mailboxes.map((m) => m.mailboxId).sort());
+  clock.advance(60_000);
+  assert.equal((await runSchedulerTick(app.services)).incoming, 0, "not due again before the interval");
+  clock.advance(4 * 60_000);
+  assert.equal((await runSchedulerTick(app.services)).incoming, 3);
+  assert.equal((await drain()).length, 3);
+});
+
+test("an unapproved mailbox is not enqueued and raises one alert; approval makes it due at once", async () => {
+  await app.call("PATCH", "/api/settings", { body: { alerts: { warning: true } } });
+  const { mailboxId } = await enabledMailbox(app, { port: 1, address: "unapproved@contoso.test" });
+  await app.call("POST", `/api/mailboxes/${mailboxId}/reject`, { key: MASTER_KEY });
+  await app.services.due.schedule("incoming", mailboxId, clock.now());
+  await drain();
+  for (let i = 0; i < 3; i++) {
+    clock.advance(60_000);
+    await runSchedulerTick(app.services);
+  }
+  assert.ok(!(await drain()).includes(mailboxId));
+  const alerts = (await app.call("GET", `/api/alerts?mailboxId=${mailboxId}`)).body.items;
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0].count, 1);
+  assert.equal(alerts[0].code, "MAILBOX_NOT_APPROVED");
+  await app.call("POST", `/api/mailboxes/${mailboxId}/approve`, { key: MASTER_KEY });
+  await runSchedulerTick(app.services);
+  assert.ok((await drain()).includes(mailboxId));
+});
+
+test("a postponed mailbox comes back when its postponement ends", async () => {
+  const { mailboxId } = await enabledMailbox(app, { port: 1, address: "postponed@contoso.test" });
+  const until = new Date(clock.now().getTime() + 5 * 60_000);
+  await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: until.toISOString() }));
+  await app.services.due.schedule("incoming", mailboxId, until, true);
+  await drain();
+  clock.advance(60_000);
+  await runSchedulerTick(app.services);
+  assert.ok(!(await drain()).includes(mailboxId));
+  clock.advance(5 * 60_000);
+  await runSchedulerTick(app.services);
+  assert.ok((await drain()).includes(mailboxId));
+});
