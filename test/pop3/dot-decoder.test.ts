@@ -32,6 +32,27 @@ function decodeInPieces(bytes: Buffer, cuts: number[]): { body: Buffer; rest: Bu
   return { body: Buffer.concat(out), rest: undefined };
 }
 
+describe("wire format, pinned by hand (so encoder and decoder cannot be wrong together)", () => {
+  const cases: [stored: string, wire: string][] = [
+    [".a\r\nb\r\n.\r\n", "..a\r\nb\r\n..\r\n.\r\n"],
+    ["x\r\n..y\r\n", "x\r\n...y\r\n.\r\n"],
+    ["", ".\r\n"],
+    ["a\n.b\r\n", "a\n.b\r\n.\r\n"], // a dot after a bare LF does not start a line
+  ];
+  for (const [stored, onWire] of cases) {
+    it(`${JSON.stringify(stored)} <-> ${JSON.stringify(onWire)}`, () => {
+      assert.equal(retrReply("+OK", Buffer.from(stored)).toString(), `+OK\r\n${onWire}`);
+      const { data, rest } = new DotDecoder().decode(Buffer.from(onWire));
+      assert.equal(Buffer.concat(data).toString(), stored);
+      assert.equal(rest?.length, 0);
+    });
+  }
+
+  it("the test server adds the CRLF a message lacks, as real servers do", () => {
+    assert.equal(retrReply("+OK", Buffer.from("no newline")).toString(), "+OK\r\nno newline\r\n.\r\n");
+  });
+});
+
 describe("DotDecoder", () => {
   for (const [name, message] of Object.entries(TRICKY_MESSAGES)) {
     it(`${name}: exact bytes at every single and double cut`, () => {

@@ -1,11 +1,17 @@
 /**
- * @module The message as a stream whose end waits for the commit. nodemailer writes the end of
- * data (CRLF.CRLF) only once its source stream ends, and a server takes responsibility for a
- * message only on receiving that marker (RFC 5321 §4.1.1.4, §6.1): data cut off before it is
- * discarded. So the commit (the email turns `sending` under its ETag) happens before any server
- * can have the message, and when the commit fails the marker is never written.
+ * @module The commit point of a send. nodemailer writes the end of data (CRLF.CRLF) only once its
+ * source stream ends, and a server takes responsibility for a message only on receiving that
+ * marker (RFC 5321 §4.1.1.4, §6.1): data cut off before it is discarded. The message is therefore
+ * handed over as a stream whose end waits for the commit, an ETag-conditional write that turns the
+ * email `sending`. A commit that fails (a cancel or another worker got there first, the lease was
+ * lost) or that lands after the session already failed never releases the end.
  */
 import { Readable } from "node:stream";
+import { isAppError } from "../../errors.js";
+import type { EmailActivity } from "../../domain/email.js";
+import type { Services } from "../../runtime/services.js";
+import type { Stored } from "../../storage/documentTable.js";
+import { markCommitted } from "./emailOutcome.js";
 
 export function gatedMessage(bytes: Buffer, commit: () => Promise<void>): Readable {
   let pushed = false;
@@ -26,4 +32,52 @@ export function gatedMessage(bytes: Buffer, commit: () => Promise<void>): Readab
       );
     },
   });
+}
+
+export class AttemptCommit {
+  /** The email as `sending`, once the commit write landed. */
+  committed: Stored<EmailActivity> | undefined;
+  /** Why the commit failed. Kept here because nodemailer rewrites the code of a stream's error. */
+  failure: { lostRace: boolean; err: unknown } | undefined;
+  private endReleased = false;
+  private sessionFailed = false;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly services: Services,
+    private readonly stored: Stored<EmailActivity>,
+    /** Renews the mailbox lease (and slot): a worker that lost it must not commit. */
+    private readonly renew: () => Promise<boolean>,
+  ) {}
+
+  message(bytes: Buffer): Readable {
+    return gatedMessage(bytes, () => (this.inFlight = this.commit()));
+  }
+
+  private async commit(): Promise<void> {
+    if (!(await this.renew())) {
+      this.failure = { lostRace: true, err: undefined };
+      throw new Error("the mailbox lease was lost before the end of data");
+    }
+    try {
+      const { doc, etag } = this.stored;
+      this.committed = await this.services.emails.replace(doc, markCommitted(doc, this.services.clock.now()), etag);
+    } catch (err) {
+      this.failure = { lostRace: isAppError(err) && (err.code === "PRECONDITION_FAILED" || err.code === "NOT_FOUND"), err };
+      throw new Error("the commit write failed");
+    }
+    if (this.sessionFailed) throw new Error("the session failed while the commit was written");
+    this.endReleased = true;
+  }
+
+  /**
+   * For the session's failure: waits for a commit write still on its way and tells whether the
+   * end of data may have gone out (it cannot have when the failure came first).
+   */
+  async afterSessionFailure(): Promise<boolean> {
+    const endMayBeOut = this.endReleased;
+    this.sessionFailed = true;
+    await this.inFlight?.catch(() => undefined);
+    return endMayBeOut;
+  }
 }

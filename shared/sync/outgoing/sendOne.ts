@@ -12,8 +12,8 @@ import type { Services } from "../../runtime/services.js";
 import type { Stored } from "../../storage/documentTable.js";
 import type { SmtpEnvelope, SmtpSession } from "../../smtp/session.js";
 import { classifySmtpError } from "../../smtp/classify.js";
-import { gatedMessage } from "./commitGate.js";
-import { markCommitted, markFailedAttempt, markSent, outcomeUnknown } from "./emailOutcome.js";
+import { AttemptCommit } from "./commitGate.js";
+import { markFailedAttempt, markSent, outcomeUnknown } from "./emailOutcome.js";
 import { alertEmailFailure } from "./emailAlerts.js";
 
 export interface SendContext {
@@ -60,38 +60,24 @@ export async function sendOne(ctx: SendContext, stored: Stored<EmailActivity>): 
     return failed ? "failed" : "skipped";
   }
   const bytes = await services.raw.downloadBuffer(email.rawBlob);
-  let committed: Stored<EmailActivity> | undefined;
-  // Why the commit did not happen, kept here: nodemailer rewrites the code of a stream's error.
-  let commitFailure: { lostRace: boolean; err: unknown } | undefined;
-  const message = gatedMessage(bytes, async () => {
-    // The lease is renewed right before the commit, so a worker that lost it never commits.
-    if (!(await ctx.renew())) {
-      commitFailure = { lostRace: true, err: undefined };
-      throw new Error("the mailbox lease was lost before the end of data");
-    }
-    try {
-      committed = await services.emails.replace(email, markCommitted(email, now()), stored.etag);
-    } catch (err) {
-      commitFailure = { lostRace: isAppError(err) && (err.code === "PRECONDITION_FAILED" || err.code === "NOT_FOUND"), err };
-      throw new Error("the commit write failed");
-    }
-  });
+  const attempt = new AttemptCommit(services, stored, ctx.renew);
   try {
-    const result = await session.send(envelopeOf(mailbox, email), message);
-    const sent = await settle(services, committed ?? stored, (e) => markSent(e, now(), result.rejected));
+    const result = await session.send(envelopeOf(mailbox, email), attempt.message(bytes));
+    const sent = await settle(services, attempt.committed ?? stored, (e) => markSent(e, now(), result.rejected));
     if (sent?.error) await alertEmailFailure(services, mailbox, sent, new AppError("SMTP_RECIPIENT_REJECTED", sent.error.message));
     return "sent";
   } catch (thrown) {
-    if (commitFailure) {
+    const endMayBeOut = await attempt.afterSessionFailure();
+    if (attempt.failure) {
       // The end of data was never written; dropping the connection makes the server discard the rest.
       session.close();
-      if (commitFailure.lostRace) return "skipped";
-      throw commitFailure.err;
+      if (attempt.failure.lostRace) return "skipped";
+      throw attempt.failure.err;
     }
     let err = classifySmtpError(thrown);
     // After the end of data only an explicit reply says the server did not take the message.
-    if (committed && err.response === undefined) err = outcomeUnknown(err);
-    const next = await settle(services, committed ?? stored, (e) => markFailedAttempt(e, err, now()));
+    if (endMayBeOut && err.response === undefined) err = outcomeUnknown(err);
+    const next = await settle(services, attempt.committed ?? stored, (e) => markFailedAttempt(e, err, now()));
     if (next) await alertEmailFailure(services, mailbox, next, err);
     if (session.alive) await session.reset().catch(() => session.close());
     if (!next) return "skipped";
