@@ -14,6 +14,10 @@ import { openApiRoute } from "./openapi.js";
 import { emailReadRoutes } from "./emails.js";
 import { mailboxSchedulerFunction } from "./mailboxScheduler.js";
 import { mailboxIncomingFunction } from "./mailboxIncoming.js";
+import { testAndEnableRoutes } from "./testAndEnable.js";
+import { mailboxTestFunction } from "./mailboxTest.js";
+import { emailSendRoutes } from "./emailsSend.js";
+import { mailboxOutgoingFunction } from "./mailboxOutgoing.js";
 
 export const definitions: FunctionDefinition[] = [
   healthRoute,
@@ -24,7 +28,11 @@ export const definitions: FunctionDefinition[] = [
   ...alertRoutes,
   ...jobRoutes,
   ...emailReadRoutes,
+  ...emailSendRoutes,
+  ...testAndEnableRoutes,
   openApiRoute,
   mailboxSchedulerFunction,
   mailboxIncomingFunction,
+  mailboxOutgoingFunction,
+  mailboxTestFunction,
 ];

@@ -26,11 +26,13 @@ export interface Job {
   updatedAt: string;
   profileId: string | null;
   error: z.infer<typeof errorSummary> | null;
+  /** Every mailbox of the job has been queued (a profile's mailboxes are listed page by page). */
+  fanoutComplete: boolean;
 }
 
 export const jobView = z.object({
   id: z.string(), kind: jobKind, status: jobStatus, total: z.number(), done: z.number(),
   createdAt: z.string(), updatedAt: z.string(), profileId: z.string().nullable(),
-  error: errorSummary.nullable(), results: z.array(jobResult),
+  error: errorSummary.nullable(), fanoutComplete: z.boolean(), results: z.array(jobResult),
 });
 export type JobView = z.infer<typeof jobView>;

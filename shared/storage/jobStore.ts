@@ -74,6 +74,11 @@ export class JobStore {
     } catch (err) {
       throw storageError(err);
     }
-    return { ...found.job, results };
+    // Progress is counted from the result rows (one per mailbox, written idempotently), so
+    // thousands of workers never contend on the job entity itself.
+    const job = found.job;
+    const done = results.length;
+    const finished = job.fanoutComplete && done >= job.total && (job.status === "queued" || job.status === "running");
+    return { ...job, done, status: finished ? "succeeded" : job.status, results };
   }
 }

@@ -54,14 +54,14 @@ export async function recordFailure(
   if (outcome === "postponed") {
     await services.due.schedule(direction, mailboxId, new Date(m.postponedUntil ?? services.clock.now().toISOString()), true);
     await raiseAlert(services, {
-      level: "warning", code: err.code, mailboxId, profileId: m.profileId,
+      level: "warning", code: err.code, mailboxId, profileId: m.profileId, foldKey: `warning|${err.code}|${mailboxId}|${direction}`,
       message: `Mailbox ${m.emailAddress}: ${direction} sync failed (${err.message}). Retrying at ${m.postponedUntil} (attempt ${m.transientFailureCount} of ${MAX_TRANSIENT_FAILURES}). ${advice}`,
     });
   } else {
     await services.due.remove(direction, mailboxId);
     const after = err.transient ? ` after ${MAX_TRANSIENT_FAILURES} failed attempts in a row` : "";
     await raiseAlert(services, {
-      level: "error", code: err.code, mailboxId, profileId: m.profileId,
+      level: "error", code: err.code, mailboxId, profileId: m.profileId, foldKey: `error|${err.code}|${mailboxId}|${direction}`,
       message: `Mailbox ${m.emailAddress} was disabled for ${direction} sync${after}: ${err.message}. ${advice}`,
     });
   }

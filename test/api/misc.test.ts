@@ -70,7 +70,7 @@ test("jobs: 404 for unknown ids, a stored job reads back with its results", asyn
   assert.equal((await app.call("GET", "/api/jobs/not-a-uuid")).status, 404);
   assert.equal((await app.call("GET", "/api/jobs/7d3f2c1e-0000-4000-8000-000000000000")).status, 404);
   const id = "7d3f2c1e-0000-4000-8000-000000000001";
-  await app.services.jobs.create({ id, kind: "testProfile", status: "running", total: 2, done: 1, createdAt: "2026-11-22T10:00:00.000Z", updatedAt: "2026-11-22T10:00:00.000Z", profileId: "p1", error: null });
+  await app.services.jobs.create({ id, kind: "testProfile", status: "running", total: 2, done: 1, createdAt: "2026-11-22T10:00:00.000Z", updatedAt: "2026-11-22T10:00:00.000Z", profileId: "p1", error: null, fanoutComplete: true });
   await app.services.jobs.putResult(id, { mailboxId: "m1", incomingStatus: "success", outgoingStatus: "failure", error: { code: "AUTH_FAILED", message: "wrong password", transient: false } });
   const job = await app.call("GET", `/api/jobs/${id}`);
   assert.equal(job.status, 200);

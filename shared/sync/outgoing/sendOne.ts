@@ -21,7 +21,7 @@ export interface SendContext {
   mailbox: Mailbox;
   session: SmtpSession;
   /** Renews the mailbox lease and the connection slot; false when either was lost. */
-  renew(): Promise<boolean>;
+  renew: () => Promise<boolean>;
 }
 
 /** `skipped`: someone else decided this email first (a cancel, another worker); nothing was delivered. */

@@ -1,0 +1,64 @@
+/**
+ * @module The connection test of Test & Enable: log in to POP3 and run STAT; connect to SMTP
+ * (EHLO, STARTTLS where due, AUTH) and QUIT without sending mail. Each direction is tested only
+ * when the mailbox uses server-side sync for it.
+ */
+import { Pop3Session, type Pop3ConnectOptions } from "../pop3/index.js";
+import { openSmtpSession } from "../smtp/session.js";
+import { smtpEndpointOf } from "../smtp/options.js";
+import type { SmtpClientOptions } from "../smtp/options.js";
+import { toAppError, type AppError } from "../errors.js";
+import type { Mailbox } from "../domain/mailbox.js";
+import type { Profile } from "../domain/profile.js";
+import type { Services } from "../runtime/services.js";
+import { credentialsFor } from "../sync/connectionCredentials.js";
+
+export type DirectionResult = { tested: false } | { tested: true; error: AppError | null };
+
+export interface ConnectionTestResult {
+  incoming: DirectionResult;
+  outgoing: DirectionResult;
+}
+
+export interface ConnectionTestOptions {
+  pop3?: Partial<Pop3ConnectOptions>;
+  smtp?: SmtpClientOptions;
+}
+
+export const testsIncoming = (m: Mailbox): boolean => m.incomingMethod === "serverSideSync";
+export const testsOutgoing = (m: Mailbox): boolean => m.outgoingMethod === "serverSideSync" && !m.isForwardMailbox;
+
+async function attempt(run: () => Promise<void>): Promise<DirectionResult> {
+  try {
+    await run();
+    return { tested: true, error: null };
+  } catch (err) {
+    return { tested: true, error: toAppError(err) };
+  }
+}
+
+export async function testConnections(services: Services, profile: Profile, mailbox: Mailbox, opts: ConnectionTestOptions = {}): Promise<ConnectionTestResult> {
+  const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async () => {
+    const creds = await credentialsFor(services, profile, mailbox, "incoming");
+    const session = await Pop3Session.connect({
+      host: profile.incoming.host, port: profile.incoming.port, useSsl: profile.incoming.useSsl,
+      authProtocol: profile.incoming.authProtocol, userName: creds.userName, password: creds.password,
+      allowUntrustedCertificates: profile.allowUntrustedCertificates,
+      allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
+      connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000,
+      ...opts.pop3,
+    });
+    try {
+      await session.stat();
+    } finally {
+      // QUIT after a test commits nothing: no DELE was sent.
+      await session.quit().catch(() => session.close());
+    }
+  });
+  const outgoing: DirectionResult = !testsOutgoing(mailbox) ? { tested: false } : await attempt(async () => {
+    const creds = await credentialsFor(services, profile, mailbox, "outgoing");
+    const session = await openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, ...opts.smtp });
+    session.quit();
+  });
+  return { incoming, outgoing };
+}

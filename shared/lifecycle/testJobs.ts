@@ -1,0 +1,116 @@
+/**
+ * @module Test & Enable and Apply Default Settings as background jobs on the `mailbox-test`
+ * queue. A profile's mailboxes are listed one page per message and each mailbox is tested by a
+ * message of its own, so a profile with thousands of mailboxes never makes one long function run,
+ * and each test holds a connection slot of the profile, so the whole job stays within
+ * maxConcurrentConnections across instances.
+ */
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { AppError, toAppError } from "../errors.js";
+import type { Job } from "../domain/job.js";
+import type { Services } from "../runtime/services.js";
+import { QUEUES } from "../storage/names.js";
+import { slotScope } from "../coordination/connectionSlots.js";
+import { resetConnectionStatus } from "../domain/mailbox.js";
+import { testConnections, type ConnectionTestOptions } from "./connectionTest.js";
+import { applyTestResult } from "./applyTestResult.js";
+
+export const PAGE_SIZE = 100;
+const SLOT_LEASE_MS = 2 * 60_000;
+const SLOT_RETRY_SECONDS = 30;
+
+export const testMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("mailbox"), jobId: z.string(), mailboxId: z.string(), applyDefaults: z.boolean().default(false) }),
+  z.object({ type: z.literal("profilePage"), jobId: z.string(), profileId: z.string(), continuationToken: z.string().nullable() }),
+]);
+export type TestMessage = z.infer<typeof testMessage>;
+
+async function newJob(services: Services, kind: Job["kind"], total: number, profileId: string | null, fanoutComplete: boolean): Promise<Job> {
+  const now = services.clock.now().toISOString();
+  const job: Job = { id: randomUUID(), kind, status: "queued", total, done: 0, createdAt: now, updatedAt: now, profileId, error: null, fanoutComplete };
+  await services.jobs.create(job);
+  return job;
+}
+
+const send = (services: Services, msg: TestMessage, delaySeconds?: number): Promise<void> =>
+  services.queue.send(QUEUES.test, msg, delaySeconds ? { delaySeconds } : {});
+
+export async function startMailboxTest(services: Services, mailboxId: string): Promise<Job> {
+  await services.repos.mailboxes.require(mailboxId);
+  const job = await newJob(services, "testMailbox", 1, null, true);
+  await send(services, { type: "mailbox", jobId: job.id, mailboxId, applyDefaults: false });
+  return job;
+}
+
+export async function startProfileTest(services: Services, profileId: string): Promise<Job> {
+  await services.repos.profiles.require(profileId);
+  const job = await newJob(services, "testProfile", 0, profileId, false);
+  await send(services, { type: "profilePage", jobId: job.id, profileId, continuationToken: null });
+  return job;
+}
+
+export async function startApplyDefaults(services: Services, mailboxIds: string[]): Promise<Job> {
+  const job = await newJob(services, "applyDefaultSettings", mailboxIds.length, null, true);
+  for (const mailboxId of mailboxIds) await send(services, { type: "mailbox", jobId: job.id, mailboxId, applyDefaults: true });
+  return job;
+}
+
+async function markRunning(services: Services, jobId: string): Promise<void> {
+  const found = await services.jobs.getJob(jobId);
+  if (found?.job.status === "queued") await services.jobs.update(jobId, (j) => (j.status === "queued" ? { ...j, status: "running", updatedAt: services.clock.now().toISOString() } : j));
+}
+
+async function failedResult(services: Services, jobId: string, mailboxId: string, err: AppError): Promise<void> {
+  await services.jobs.putResult(jobId, { mailboxId, incomingStatus: "notRun", outgoingStatus: "notRun", error: err.toSummary() });
+}
+
+async function testOne(services: Services, msg: Extract<TestMessage, { type: "mailbox" }>, opts: ConnectionTestOptions): Promise<void> {
+  let found = await services.repos.mailboxes.get(msg.mailboxId);
+  if (!found) return failedResult(services, msg.jobId, msg.mailboxId, new AppError("NOT_FOUND", "The mailbox was deleted."));
+  if (msg.applyDefaults) {
+    const { settings } = await services.settings.get();
+    found = await services.repos.mailboxes.update(msg.mailboxId, (m) => resetConnectionStatus({
+      ...m, profileId: settings.defaultProfileId, incomingMethod: settings.defaultIncomingMethod,
+      outgoingMethod: settings.defaultOutgoingMethod, updatedAt: services.clock.now().toISOString(),
+    }));
+  }
+  const profile = found.doc.profileId ? (await services.repos.profiles.get(found.doc.profileId))?.doc : undefined;
+  if (!profile) {
+    return failedResult(services, msg.jobId, msg.mailboxId, new AppError("CONFIGURATION_INVALID", "The mailbox has no email server profile; set profileId (or the org default profile)."));
+  }
+  const slot = await services.slots.tryAcquire(slotScope(profile, msg.mailboxId), profile.maxConcurrentConnections, SLOT_LEASE_MS);
+  if (!slot) return send(services, { ...msg, applyDefaults: false }, SLOT_RETRY_SECONDS);
+  try {
+    const result = await testConnections(services, profile, found.doc, opts);
+    await services.jobs.putResult(msg.jobId, await applyTestResult(services, msg.mailboxId, result));
+  } finally {
+    await slot.release();
+  }
+}
+
+async function fanOut(services: Services, msg: Extract<TestMessage, { type: "profilePage" }>): Promise<void> {
+  const page = await services.repos.mailboxes.lookupPage(`profile:${msg.profileId}`, PAGE_SIZE, msg.continuationToken ?? undefined);
+  for (const mailboxId of page.ids) await send(services, { type: "mailbox", jobId: msg.jobId, mailboxId, applyDefaults: false });
+  const pageKey = msg.continuationToken ?? "";
+  await services.jobs.update(msg.jobId, (j) => {
+    // A redelivered page message must not count its mailboxes twice.
+    const seen = (j as Job & { pagesSeen?: string[] }).pagesSeen ?? [];
+    if (seen.includes(pageKey)) return j;
+    return { ...j, total: j.total + page.ids.length, fanoutComplete: page.continuationToken === null, pagesSeen: [...seen, pageKey], updatedAt: services.clock.now().toISOString() } as Job;
+  });
+  if (page.continuationToken) await send(services, { type: "profilePage", jobId: msg.jobId, profileId: msg.profileId, continuationToken: page.continuationToken });
+}
+
+export async function handleTestMessage(services: Services, msg: TestMessage, opts: ConnectionTestOptions = {}): Promise<void> {
+  await markRunning(services, msg.jobId);
+  try {
+    if (msg.type === "mailbox") await testOne(services, msg, opts);
+    else await fanOut(services, msg);
+  } catch (thrown) {
+    const err = toAppError(thrown);
+    if (err.transient) throw err; // storage hiccup: let the queue retry the message
+    if (msg.type === "mailbox") await failedResult(services, msg.jobId, msg.mailboxId, err);
+    else await services.jobs.update(msg.jobId, (j) => ({ ...j, status: "failed", error: err.toSummary(), updatedAt: services.clock.now().toISOString() }));
+  }
+}
