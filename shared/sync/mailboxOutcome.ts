@@ -10,6 +10,11 @@ import { applyFailure, applySuccess, MAX_TRANSIENT_FAILURES, type FailureOutcome
 import { adviceFor } from "./advice.js";
 import { raiseAlert } from "./alerts.js";
 
+/** Errors of the server, not of one mailbox's account: alerted once on the profile. */
+const SERVER_LEVEL = new Set<string>([
+  "NETWORK_UNREACHABLE", "CONNECTION_TIMEOUT", "TLS_CERTIFICATE_UNTRUSTED", "TLS_HANDSHAKE_FAILED", "TLS_REQUIRED", "PROTOCOL_ERROR",
+]);
+
 export type StatsDelta = Partial<MailboxStats>;
 
 function addStats(stats: MailboxStats, delta: StatsDelta): MailboxStats {
@@ -50,19 +55,28 @@ export async function recordFailure(
     return { ...r.mailbox, stats: addStats(m.stats, delta) };
   });
   const m = saved.doc;
-  const advice = adviceFor(err.code);
+  const level = outcome === "postponed" ? "warning" : "error";
   if (outcome === "postponed") {
     await services.due.schedule(direction, mailboxId, new Date(m.postponedUntil ?? services.clock.now().toISOString()), true);
-    await raiseAlert(services, {
-      level: "warning", code: err.code, mailboxId, profileId: m.profileId, foldKey: `warning|${err.code}|${mailboxId}|${direction}`,
-      message: `Mailbox ${m.emailAddress}: ${direction} sync failed (${err.message}). Retrying at ${m.postponedUntil} (attempt ${m.transientFailureCount} of ${MAX_TRANSIENT_FAILURES}). ${advice}`,
-    });
   } else {
     await services.due.remove(direction, mailboxId);
-    const after = err.transient ? ` after ${MAX_TRANSIENT_FAILURES} failed attempts in a row` : "";
+  }
+  const what = outcome === "postponed"
+    ? `Retrying at ${m.postponedUntil} (attempt ${m.transientFailureCount} of ${MAX_TRANSIENT_FAILURES}).`
+    : `${direction === "incoming" ? "Incoming" : "Outgoing"} sync is disabled${err.transient ? ` after ${MAX_TRANSIENT_FAILURES} failed attempts in a row` : ""}.`;
+  const profile = SERVER_LEVEL.has(err.code) && m.profileId ? (await services.repos.profiles.get(m.profileId))?.doc : undefined;
+  if (profile) {
+    // The server itself is the problem: every mailbox of the profile fails the same way, so the
+    // alert belongs to the profile and repeats from all its mailboxes fold into it.
+    const server = direction === "incoming" ? profile.incoming : profile.outgoing;
     await raiseAlert(services, {
-      level: "error", code: err.code, mailboxId, profileId: m.profileId, foldKey: `error|${err.code}|${mailboxId}|${direction}`,
-      message: `Mailbox ${m.emailAddress} was disabled for ${direction} sync${after}: ${err.message}. ${advice}`,
+      level, code: err.code, mailboxId, profileId: profile.id, foldKey: `${level}|${err.code}|profile:${profile.id}|${direction}`,
+      message: `Profile "${profile.name}": the ${direction} server ${server.host}:${server.port} failed (${err.message}), last for mailbox ${m.emailAddress}. ${what} ${adviceFor(err.code)} Mailbox owners need not act.`,
+    });
+  } else {
+    await raiseAlert(services, {
+      level, code: err.code, mailboxId, profileId: m.profileId, foldKey: `${level}|${err.code}|${mailboxId}|${direction}`,
+      message: `Mailbox ${m.emailAddress}: ${direction} sync failed (${err.message}). ${what} ${adviceFor(err.code)}`,
     });
   }
   return { mailbox: m, outcome };
