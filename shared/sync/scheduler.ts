@@ -62,8 +62,20 @@ async function handleEntry(services: Services, direction: Direction, entry: DueE
   return true;
 }
 
+/** Alerts are kept this long after their last occurrence (docs/errors.md). */
+export const ALERT_RETENTION_DAYS = 30;
+
+/** At most once an hour across all instances (an hour-long lease that is never released). */
+async function purgeOldAlerts(services: Services, now: Date): Promise<void> {
+  const lease = await services.leases.tryAcquire("maintenance", "alert-retention", 60 * 60_000);
+  if (!lease) return;
+  const purged = await services.alerts.purgeOlderThan(new Date(now.getTime() - ALERT_RETENTION_DAYS * 24 * 3600_000));
+  if (purged > 0) services.log.info("alerts purged", { purged });
+}
+
 export async function runSchedulerTick(services: Services): Promise<TickResult> {
   const now = services.clock.now();
+  await purgeOldAlerts(services, now).catch((err: unknown) => services.log.warn("alert purge failed", { err }));
   const { settings } = await services.settings.get();
   const result: TickResult = { incoming: 0, outgoing: 0 };
   for (const direction of ["incoming", "outgoing"] as const) {
