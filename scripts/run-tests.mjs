@@ -2,7 +2,9 @@
 // Runs every *.test.ts under the given folder with Node's built-in runner (TypeScript through tsx),
 // then prints the line CI reads: "N passed, N failed". Type-checking is `npm run typecheck`.
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
 const root = process.argv[2] ?? "test";
@@ -23,6 +25,22 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The e2e tier talks to Dovecot and Postfix over TLS signed by the e2e test CA, and to a few
+// servers with the fixture CA (an expired certificate, say). The app trusts them the way an admin
+// would trust a private CA: NODE_EXTRA_CA_CERTS, which Node reads only at start-up.
+const extraEnv = {};
+if (root === "test-e2e") {
+  const state = process.env.E2E_STATE_DIR ?? "/var/lib/email-sync-e2e";
+  const envFile = join(state, "e2e.env");
+  if (!existsSync(envFile) && process.getuid?.() === 0) execFileSync("bash", ["scripts/e2e/setup.sh"], { stdio: "inherit" });
+  if (existsSync(envFile)) {
+    const ca = /^E2E_CA=(.*)$/m.exec(readFileSync(envFile, "utf8"))?.[1];
+    const bundle = join(tmpdir(), "email-sync-e2e-ca.pem");
+    writeFileSync(bundle, [ca ? readFileSync(ca, "utf8") : "", readFileSync("test/fixtures/tls/ca.crt", "utf8")].join("\n"));
+    extraEnv.NODE_EXTRA_CA_CERTS = bundle;
+  }
+}
+
 const args = [
   "--import", "tsx",
   "--test", "--test-reporter=spec",
@@ -30,7 +48,7 @@ const args = [
   `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 180000}`,
   ...files.map((f) => relative(process.cwd(), f)),
 ];
-const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { LOG_LEVEL: "silent", ...process.env } });
+const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { LOG_LEVEL: "silent", ...process.env, ...extraEnv } });
 let tail = "";
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);

@@ -3,7 +3,7 @@
 #   Dovecot  POP3 127.0.0.1:1110 (STLS) and 127.0.0.1:1995 (implicit TLS); SASL for Postfix
 #   Postfix  submission 127.0.0.1:1587 (STARTTLS required, AUTH via Dovecot) and smtps 127.0.0.1:1465
 #            (implicit TLS); mail for @e2e.test goes into the Maildirs Dovecot serves
-# Users alice, bob, carol (@e2e.test) with the passwords below. A test CA signs the servers'
+# Users alice, bob, carol, dave (@e2e.test) with the passwords below. A test CA signs the servers'
 # certificate (CN localhost, SAN localhost + 127.0.0.1). Mail to other domains is refused
 # ("Relay access denied"), and a login may only send as its own address (reject_sender_login_mismatch).
 #
@@ -17,7 +17,7 @@ set -euo pipefail
 STATE=${E2E_STATE_DIR:-/var/lib/email-sync-e2e}
 MAIL_ROOT=${E2E_MAIL_ROOT:-/var/mail-e2e}
 DOMAIN=e2e.test
-USERS=(alice:alice-e2e-pw bob:bob-e2e-pw carol:carol-e2e-pw)
+USERS=(alice:alice-e2e-pw bob:bob-e2e-pw carol:carol-e2e-pw dave:dave-e2e-pw)
 POP3=1110 POP3S=1995 SUBMISSION=1587 SMTPS=1465
 
 [ "$(id -u)" -eq 0 ] || { echo "setup.sh: run as root (installs packages, starts Postfix and Dovecot)" >&2; exit 1; }
@@ -108,15 +108,19 @@ service auth {
 }
 CONF
 doveconf -c "$STATE/dovecot.conf" -n >/dev/null
+# The daemons must not inherit the lock (fd 9), or the next run waits for them forever.
 if [ -s /run/dovecot-e2e/master.pid ] && kill -0 "$(cat /run/dovecot-e2e/master.pid)" 2>/dev/null; then
-  dovecot -c "$STATE/dovecot.conf" reload
+  dovecot -c "$STATE/dovecot.conf" reload 9>&-
 else
-  dovecot -c "$STATE/dovecot.conf"
+  dovecot -c "$STATE/dovecot.conf" 9>&-
 fi
 
 # --- Postfix: submission and smtps, delivery into the Maildirs ----------------------------------
+# What was there before the first run, for teardown.sh: a copy, or a marker saying "none".
 for f in main.cf master.cf; do
-  [ -e "/etc/postfix/$f" ] && [ ! -e "$STATE/$f.orig" ] && cp -p "/etc/postfix/$f" "$STATE/$f.orig"
+  if [ ! -e "$STATE/$f.orig" ] && [ ! -e "$STATE/$f.none" ]; then
+    if [ -e "/etc/postfix/$f" ]; then cp -p "/etc/postfix/$f" "$STATE/$f.orig"; else : > "$STATE/$f.none"; fi
+  fi
 done
 : > "$STATE/vmailbox"; : > "$STATE/sender_logins"
 for u in "${USERS[@]}"; do
@@ -161,7 +165,7 @@ common="-o smtpd_sasl_auth_enable=yes -o smtpd_delay_reject=no -o smtpd_sender_r
 postconf -M "127.0.0.1:$SUBMISSION/inet=127.0.0.1:$SUBMISSION inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes $common"
 postconf -M "127.0.0.1:$SMTPS/inet=127.0.0.1:$SMTPS inet n - n - - smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes $common"
 postfix check
-if postfix status >/dev/null 2>&1; then postfix reload >/dev/null 2>&1; else postfix start >/dev/null 2>&1; fi
+if postfix status >/dev/null 2>&1; then postfix reload >/dev/null 2>&1 9>&-; else postfix start >/dev/null 2>&1 9>&-; fi
 
 # --- ready? -------------------------------------------------------------------------------------
 for port in $POP3 $POP3S $SUBMISSION $SMTPS; do

@@ -53,6 +53,29 @@ interface DocEntity {
   [k: string]: unknown;
 }
 
+/**
+ * A string property holds 32K UTF-16 characters, an entity 1 MiB: a larger document is split
+ * across `doc`, `doc1`, `doc2`... (up to MAX_DOC_PARTS parts, about 450K characters in all).
+ */
+const PART_CHARS = 30_000;
+export const MAX_DOC_PARTS = 15;
+export const MAX_DOC_CHARS = PART_CHARS * MAX_DOC_PARTS;
+
+function splitDoc(json: string): Record<string, string> {
+  if (json.length > MAX_DOC_CHARS) {
+    throw new AppError("PAYLOAD_TOO_LARGE", `The document is ${json.length} characters; at most ${MAX_DOC_CHARS} fit in one entity.`);
+  }
+  const parts: Record<string, string> = {};
+  for (let i = 0; i * PART_CHARS < Math.max(json.length, 1); i++) parts[i === 0 ? "doc" : `doc${i}`] = json.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
+  return parts;
+}
+
+function joinDoc(e: DocEntity): string {
+  let json = e.doc;
+  for (let i = 1; typeof e[`doc${i}`] === "string"; i++) json += e[`doc${i}`] as string;
+  return json;
+}
+
 export class DocumentTable<T extends { id: string }> {
   constructor(
     readonly client: TableClient,
@@ -62,7 +85,7 @@ export class DocumentTable<T extends { id: string }> {
   private entity(doc: T): DocEntity {
     const fields = this.options.indexFields?.(doc) ?? {};
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
-    return { partitionKey: this.options.partition, rowKey: DOC_PREFIX + doc.id, doc: JSON.stringify(doc), ...clean };
+    return { partitionKey: this.options.partition, rowKey: DOC_PREFIX + doc.id, ...splitDoc(JSON.stringify(doc)), ...clean } as DocEntity;
   }
 
   private uniqueRows(doc: T): Map<string, UniqueKey> {
@@ -82,7 +105,7 @@ export class DocumentTable<T extends { id: string }> {
   async get(id: string): Promise<Stored<T> | undefined> {
     try {
       const e = await this.client.getEntity<DocEntity>(this.options.partition, DOC_PREFIX + id);
-      return { doc: JSON.parse(e.doc) as T, etag: e.etag };
+      return { doc: JSON.parse(joinDoc(e)) as T, etag: e.etag };
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
       throw storageError(err);
@@ -161,7 +184,7 @@ export class DocumentTable<T extends { id: string }> {
         .byPage({ maxPageSize: opts.top, ...(opts.continuationToken ? { continuationToken: opts.continuationToken } : {}) });
       const page = await iterator.next();
       if (page.done) return { items: [], continuationToken: null };
-      const items = page.value.map((e: TableEntityResult<DocEntity>) => ({ doc: JSON.parse(e.doc) as T, etag: e.etag }));
+      const items = page.value.map((e: TableEntityResult<DocEntity>) => ({ doc: JSON.parse(joinDoc(e)) as T, etag: e.etag }));
       return { items, continuationToken: page.value.continuationToken ?? null };
     } catch (err) {
       throw storageError(err);

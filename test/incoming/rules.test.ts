@@ -104,3 +104,13 @@ test("a forward mailbox files the attached original under the recipient's mailbo
   const alerts = (await app.call("GET", `/api/alerts?mailboxId=${fwd.mailboxId}&level=warning`)).body.items;
   assert.ok(alerts.some((a: any) => a.code === "FORWARD_NO_MATCH" && a.message.includes("nobody@contoso.test")));
 });
+
+test("a message whose bodies do not fit a table row is still received, its raw bytes whole", async () => {
+  const body = "0123456789 ".repeat(40_000) + "\r\n";
+  const bytes = mail("huge-body", "Subject: huge body\r\n", body);
+  const { items } = await run([bytes], "hugebody@contoso.test", {}, { name: "hugebody" });
+  assert.equal(items.length, 1);
+  assert.ok(items[0].textBody.startsWith("0123456789 0123456789"));
+  const raw = await fetch(`${app.url}/api/emails/${items[0].id}/raw`, { headers: { "x-functions-key": app.settings.API_KEY! } });
+  assert.equal(Buffer.from(await raw.arrayBuffer()).length, bytes.length);
+});

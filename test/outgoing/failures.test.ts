@@ -138,6 +138,8 @@ describe("failures of one email", () => {
       assert.equal(failed.error?.code, mode === "dropAfterData" ? "CONNECTION_LOST" : "CONNECTION_TIMEOUT");
       assert.equal(failed.error?.transient, false);
       assert.match(failed.error?.message ?? "", /may have been delivered/);
+      const alert = (await alertsFor(env.app, e.mailboxId)).find((a) => a.emailId === e.id && a.level === "error");
+      assert.doesNotMatch(alert?.message ?? "", /retries automatically/);
       server.dataMode = "accept";
       env.clock.advance(FIVE_MINUTES);
       await run(e.mailboxId);

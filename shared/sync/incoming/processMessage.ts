@@ -21,6 +21,7 @@ import { correlate } from "./correlate.js";
 import { passesFilter } from "./filter.js";
 import { saveOrJoin } from "./activity.js";
 import { forwardTarget } from "./forward.js";
+import { fitBodies } from "../outgoing/fitActivity.js";
 
 export interface MessageContext {
   services: Services;
@@ -112,7 +113,7 @@ export async function fileMessage(ctx: MessageContext, owner: Mailbox, parsed: P
     sentAt: parsed.date?.toISOString() ?? null, normalizedSubject,
   };
   activity.conversationId = c.conversationId ?? activity.id;
-  const saved = await saveOrJoin(services, activity);
+  const saved = await saveOrJoin(services, fitBodies(activity));
   if (dropped.length > 0 && saved.created) {
     await raiseAlert(services, {
       level: "warning", code: "ATTACHMENT_TOO_LARGE", mailboxId: owner.id, profileId: owner.profileId, emailId: saved.emailId,

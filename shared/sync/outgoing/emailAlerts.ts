@@ -3,7 +3,7 @@
  * recipient was refused, a warning when it will be retried. The mailbox's own alerts come from
  * mailboxOutcome.ts; these never touch the mailbox.
  */
-import type { AppError } from "../../errors.js";
+import { ERROR_CODES, type AppError } from "../../errors.js";
 import type { EmailActivity } from "../../domain/email.js";
 import type { Mailbox } from "../../domain/mailbox.js";
 import type { Services } from "../../runtime/services.js";
@@ -23,9 +23,12 @@ export async function alertEmailFailure(services: Services, mailbox: Mailbox, em
     });
     return;
   }
-  const verb = email.status === "sent" ? "was sent with a problem" : "was not sent";
+  const verb = email.status === "sent" ? "was sent with a problem" : err.transient ? `was not sent after ${email.attempts} attempts` : "was not sent";
+  // The advice is written for the code's usual meaning; "retried automatically" is wrong for a
+  // send that failed for good after retries, or whose outcome is unknown.
+  const advice = !err.transient && !ERROR_CODES[err.code].transient ? ` ${adviceFor(err.code)}` : "";
   await raiseAlert(services, {
     level: "error", code: err.code, ...ids,
-    message: `${what} ${verb}: ${err.message} ${adviceFor(err.code)}`,
+    message: `${what} ${verb}: ${err.message}${advice}`,
   });
 }
