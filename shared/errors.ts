@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   SMTP_TRANSIENT_FAILURE: { status: 502, transient: true },
   SMTP_PERMANENT_FAILURE: { status: 502, transient: false },
   SMTP_RECIPIENT_REJECTED: { status: 502, transient: false },
+  /** The end of data went out and no answer came back: maybe delivered, so never resent. */
+  SEND_OUTCOME_UNKNOWN: { status: 502, transient: false },
 
   // Messages (one bad message never blocks a mailbox)
   MESSAGE_UNPARSABLE: { status: 422, transient: false },

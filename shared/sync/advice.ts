@@ -21,6 +21,7 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   SMTP_TRANSIENT_FAILURE: "The SMTP server refused temporarily; sending is retried automatically.",
   SMTP_PERMANENT_FAILURE: "The SMTP server refused the message; check the sender address and the server's relay rules.",
   SMTP_RECIPIENT_REJECTED: "The SMTP server refused a recipient; correct the address and send again.",
+  SEND_OUTCOME_UNKNOWN: "The message may have been delivered; it is not sent again. Check with the recipients and send it anew if needed.",
   MESSAGE_UNPARSABLE: "The raw message is kept (GET /api/emails/{id}/raw); no action is needed for the other messages.",
   MESSAGE_TOO_LARGE: "The raw message is kept; raise maxMessageSizeKb in /api/settings if such messages should be processed.",
   ATTACHMENT_TOO_LARGE: "The attachment was left out of the activity; raise maxAttachmentSizeKb in /api/settings if needed.",

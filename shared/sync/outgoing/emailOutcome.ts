@@ -44,7 +44,7 @@ export function outcomeUnknown(cause: AppError | undefined): AppError {
     ? `the connection failed before the server's answer (${cause.message})`
     : "the worker sending it stopped before it recorded the server's answer";
   return new AppError(
-    cause?.code === "CONNECTION_TIMEOUT" ? "CONNECTION_TIMEOUT" : "CONNECTION_LOST",
+    "SEND_OUTCOME_UNKNOWN",
     `The whole message was handed to the SMTP server, but ${why}. It may have been delivered, so it is not sent again; check with the recipients and send it anew if needed.`,
     { cause, transient: false },
   );

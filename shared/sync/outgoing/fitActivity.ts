@@ -1,12 +1,16 @@
 /**
  * @module The activity keeps its text and HTML bodies only as far as they fit its table row;
- * the whole message is always in the raw blob (`GET /api/emails/{id}/raw`). DocumentTable stores
- * a document as one JSON property, and a Table Storage property holds 64 KiB of UTF-16.
+ * the whole message is always in the raw blob (`GET /api/emails/{id}/raw`). An entity holds 1 MiB
+ * at most, so bodies beyond about 400K characters are cut.
  */
 import type { EmailActivity } from "../../domain/email.js";
+import { MAX_DOC_CHARS as DOC_LIMIT } from "../../storage/documentTable.js";
 
-/** JSON characters of one document, with room left for the growth of later updates (error text). */
-export const MAX_DOC_CHARS = 28_000;
+/**
+ * JSON characters of one document (DocumentTable splits it across properties), with room left
+ * for the growth of later updates (error text, more receiving mailboxes).
+ */
+export const MAX_DOC_CHARS = DOC_LIMIT - 50_000;
 
 const jsonChars = (s: string): number => JSON.stringify(s).length - 2;
 
