@@ -42,10 +42,12 @@ async function load(services: Services, id: string): Promise<EmailActivity | und
 export async function correlate(services: Services, settings: OrgSettings, input: CorrelationInput): Promise<Correlation> {
   const token = findTrackingToken(input.subject, settings);
   if (token) {
-    for (const id of await services.emails.idsByLookup(emailLookup.token(token))) {
-      const e = await load(services, id);
-      if (e) return { correlatedEmailId: e.id, correlationMethod: "trackingToken", conversationId: e.conversationId, trackingToken: token };
-    }
+    // Replies carry the token too; the activity that issued it (the outgoing one) is the anchor.
+    const found = (await Promise.all((await services.emails.idsByLookup(emailLookup.token(token))).map((id) => load(services, id))))
+      .filter((e): e is EmailActivity => e !== undefined)
+      .sort((a, b) => (a.direction === b.direction ? a.createdAt.localeCompare(b.createdAt) : a.direction === "outgoing" ? -1 : 1));
+    const e = found[0];
+    if (e) return { correlatedEmailId: e.id, correlationMethod: "trackingToken", conversationId: e.conversationId, trackingToken: token };
   }
   for (const ref of [input.inReplyTo, ...[...input.references].reverse()]) {
     if (!ref) continue;
