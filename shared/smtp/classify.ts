@@ -5,20 +5,7 @@
  */
 import type { NodemailerError } from "nodemailer/lib/errors";
 import { AppError, isAppError, type ErrorCode } from "../errors.js";
-
-const UNREACHABLE = new Set([
-  "ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "EAI_FAIL",
-  "EADDRNOTAVAIL", "ENETDOWN", "EHOSTDOWN",
-]);
-
-/** OpenSSL verification results as Node reports them, plus Node's own host name check. */
-const UNTRUSTED = new Set([
-  "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED", "CERT_UNTRUSTED", "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE", "CERT_CHAIN_TOO_LONG", "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_DECRYPT_CERT_SIGNATURE", "INVALID_CA",
-  "INVALID_PURPOSE", "PATH_LENGTH_EXCEEDED", "HOSTNAME_MISMATCH", "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
+import { UNREACHABLE_CODES as UNREACHABLE, UNTRUSTED_CERTIFICATE_CODES as UNTRUSTED } from "../net/socketErrorCodes.js";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
