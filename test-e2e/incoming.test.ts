@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
 import { mailServers, type MailServers } from "./support/mailServers.js";
 import { fetchAllNaively } from "./support/naivePop3.js";
+import { waitFor } from "../test/support/waitFor.js";
 import { freePort } from "../shared/runtime/azurite.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -46,16 +47,6 @@ function emptyMaildir(user: string): void {
   for (const sub of ["new", "cur", "tmp"]) for (const f of readdirSync(join(maildir(user), sub))) rmSync(join(maildir(user), sub, f));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 async function testAndEnable(mailboxId: string): Promise<any> {
   const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
   assert.equal(started.status, 202);
@@ -66,8 +57,7 @@ async function testAndEnable(mailboxId: string): Promise<any> {
 }
 
 async function runScheduler(): Promise<void> {
-  const res = await fetch(`${app.url}/admin/functions/mailboxScheduler`, { method: "POST", headers: { "x-functions-key": MASTER_KEY }, body: JSON.stringify({ input: "" }) });
-  assert.equal(res.status, 202);
+  assert.equal(await app.runFunction("mailboxScheduler"), 202);
 }
 
 async function profile(name: string, incoming: Record<string, unknown>): Promise<string> {

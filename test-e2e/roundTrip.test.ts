@@ -10,6 +10,7 @@ import { chownSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
 import { mailServers, waitForDelivery, type MailServers } from "./support/mailServers.js";
+import { waitFor } from "../test/support/waitFor.js";
 
 let app: TestApp;
 let servers: MailServers;
@@ -19,19 +20,8 @@ before(async () => {
 });
 after(async () => { await app?.stop(); });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
 const scheduler = async (): Promise<void> => {
-  const res = await fetch(`${app.url}/admin/functions/mailboxScheduler`, { method: "POST", headers: { "x-functions-key": MASTER_KEY }, body: "{\"input\":\"\"}" });
-  assert.equal(res.status, 202);
+  assert.equal(await app.runFunction("mailboxScheduler"), 202);
 };
 
 async function userMailbox(user: string, profileId: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startTestApp, MASTER_KEY, type TestApp } from "../support/app.js";
+import { startTestApp, type TestApp } from "../support/app.js";
 import { enabledMailbox } from "../support/mailboxes.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
 
@@ -14,10 +14,7 @@ test("through the hosts: admin-run scheduler → mailbox-incoming queue → acti
   });
   try {
     const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "flow@contoso.test" });
-    const run = await fetch(`${app.url}/admin/functions/mailboxScheduler`, {
-      method: "POST", headers: { "x-functions-key": MASTER_KEY, "content-type": "application/json" }, body: JSON.stringify({ input: "" }),
-    });
-    assert.equal(run.status, 202);
+    assert.equal(await app.runFunction("mailboxScheduler"), 202);
     let items: any[] = [];
     for (let i = 0; i < 100 && items.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));

@@ -5,6 +5,7 @@ import { createContext } from "../../devhost/invocation.js";
 import { mailboxOutgoingFunction } from "../../functions/mailboxOutgoing.js";
 import { ScriptedSmtpServer } from "./support/smtpServer.js";
 import { createSender, emailOf, postEmail, startOutgoingApp, type OutgoingApp } from "./support/fixture.js";
+import { waitFor } from "../support/waitFor.js";
 
 let env: OutgoingApp;
 let server: ScriptedSmtpServer;
@@ -19,16 +20,6 @@ after(async () => {
 
 const context = () => createContext("mailboxOutgoing", () => undefined);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describe("mailboxOutgoing on the queue", () => {
   test("POST /api/emails reaches the server through the queue function, and duplicate deliveries send once", async () => {
     const s = await createSender(env.app, { port: server.port, useSsl: true });
@@ -36,7 +27,7 @@ describe("mailboxOutgoing on the queue", () => {
     // The same message delivered again, twice at once, while the host's poller runs the original.
     const handler = (): Promise<void> => mailboxOutgoingFunction.handler({ mailboxId: s.mailboxId }, context());
     await Promise.all([handler(), handler()]);
-    const sent = await until("the email to be sent", async () => {
+    const sent = await waitFor("the email to be sent", async () => {
       const doc = await emailOf(env.app, e.id);
       return doc.status === "sent" ? doc : undefined;
     });

@@ -19,6 +19,8 @@ export interface TestApp {
   services: Services;
   settings: Record<string, string>;
   call(method: string, path: string, opts?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers; text: string }>;
+  /** Runs a timer or queue function on demand, as Azure's admin API does; returns the HTTP status. */
+  runFunction(name: string, input?: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,12 @@ export async function startTestApp(opts: { overrides?: ServiceOverrides; extraSe
       let parsed: unknown = undefined;
       try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = text; }
       return { status: res.status, body: parsed, headers: res.headers, text };
+    },
+    async runFunction(name, input = "") {
+      const res = await fetch(`${url}/admin/functions/${name}`, {
+        method: "POST", headers: { "x-functions-key": MASTER_KEY, "content-type": "application/json" }, body: JSON.stringify({ input }),
+      });
+      return res.status;
     },
     async stop() {
       await host.stop();
