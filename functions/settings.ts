@@ -7,6 +7,7 @@ import { mergeOrgSettings, orgSettingsPatch, orgSettingsPut, orgSettingsView, ty
 import { validationFailed } from "../shared/errors.js";
 import type { Services } from "../shared/runtime/services.js";
 import type { StoredSettings } from "../shared/storage/settingsStore.js";
+import { scheduleAllMailboxes } from "../shared/sync/scheduler.js";
 
 const view = (s: StoredSettings) => ({ ...s.settings, etag: s.etag, updatedAt: s.updatedAt });
 
@@ -14,7 +15,13 @@ async function save(services: Services, next: OrgSettings, ifMatch: string | und
   if (next.defaultProfileId && !(await services.repos.profiles.get(next.defaultProfileId))) {
     throw validationFailed([{ path: "defaultProfileId", message: "no profile has this id" }]);
   }
-  return entity(200, view(await services.settings.put(next, ifMatch, services.clock.now())));
+  const before = (await services.settings.get()).settings;
+  const saved = await services.settings.put(next, ifMatch, services.clock.now());
+  // Mailboxes waiting only for approval become eligible at once when approval stops being required.
+  const relaxed = (before.processEmailOnlyForApprovedUsers && !next.processEmailOnlyForApprovedUsers) ||
+    (before.processEmailOnlyForApprovedQueues && !next.processEmailOnlyForApprovedQueues);
+  if (relaxed) await scheduleAllMailboxes(services);
+  return entity(200, view(saved));
 }
 
 export const settingsRoutes = [

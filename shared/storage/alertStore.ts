@@ -44,9 +44,9 @@ export class AlertStore {
   constructor(private readonly client: TableClient) {}
 
   /** Adds an alert, or when `foldKey` names an alert raised before, counts the repeat on it. */
-  async add(alert: NewAlert, now: Date, foldKey?: string): Promise<Alert> {
+  async add(alert: NewAlert, now: Date, foldKey?: string, options: { countRepeats?: boolean } = {}): Promise<Alert> {
     if (foldKey) {
-      const folded = await this.fold(foldKey, alert, now);
+      const folded = await this.fold(foldKey, alert, now, options.countRepeats ?? true);
       if (folded) return folded;
     }
     const rowKey = rowKeyFor(now, randomUUID());
@@ -66,7 +66,7 @@ export class AlertStore {
     return toAlert(entity);
   }
 
-  private async fold(foldKey: string, alert: NewAlert, now: Date): Promise<Alert | undefined> {
+  private async fold(foldKey: string, alert: NewAlert, now: Date, countRepeats: boolean): Promise<Alert | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       let target: AlertEntity & { etag: string };
       try {
@@ -76,6 +76,7 @@ export class AlertStore {
         if (err instanceof RestError && err.statusCode === 404) return undefined;
         throw storageError(err);
       }
+      if (!countRepeats) return toAlert(target);
       const next = { ...target, message: alert.message, count: target.count + 1, lastAt: now.toISOString() };
       try {
         await this.client.updateEntity(next, "Replace", { etag: target.etag });

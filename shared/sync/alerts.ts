@@ -10,6 +10,8 @@ export interface RaiseAlert extends NewAlert {
   level: AlertLevel;
   /** Repeats with the same key fold into one alert (count, lastAt). Defaults to level+code+subject. */
   foldKey?: string;
+  /** A repeat of a folded alert changes nothing (not even its count): the fact has not changed. */
+  once?: boolean;
 }
 
 export async function raiseAlert(services: Services, alert: RaiseAlert): Promise<void> {
@@ -17,7 +19,8 @@ export async function raiseAlert(services: Services, alert: RaiseAlert): Promise
   if (!settings.alerts[alert.level]) return;
   const foldKey = alert.foldKey ?? [alert.level, alert.code, alert.mailboxId ?? "", alert.profileId ?? "", alert.emailId ?? ""].join("|");
   try {
-    await services.alerts.add(alert, services.clock.now(), foldKey);
+    const { foldKey: _k, once, ...fields } = alert;
+    await services.alerts.add(fields, services.clock.now(), foldKey, { countRepeats: !once });
   } catch (err) {
     // An alert that cannot be stored must not fail the sync that raised it; the log keeps it.
     services.log.warn("alert not stored", { code: alert.code, level: alert.level, mailboxId: alert.mailboxId, err });

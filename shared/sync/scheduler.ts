@@ -15,6 +15,8 @@ export const TICK_LIMIT = 5000;
 const CONCURRENCY = 16;
 /** An outgoing entry comes back after this if the worker never reschedules it (it crashed). */
 export const OUTGOING_SAFETY_MS = 10 * 60_000;
+/** How often an unapproved mailbox is looked at again. */
+export const NOT_APPROVED_RECHECK_MS = 60 * 60_000;
 
 export interface TickResult {
   incoming: number;
@@ -25,6 +27,19 @@ export interface TickResult {
 export async function scheduleMailbox(services: Services, mailboxId: string): Promise<void> {
   const now = services.clock.now();
   await Promise.all([services.due.schedule("incoming", mailboxId, now), services.due.schedule("outgoing", mailboxId, now)]);
+}
+
+/** Every mailbox due now (after an org-wide change such as approval no longer being required). */
+export async function scheduleAllMailboxes(services: Services): Promise<number> {
+  let token: string | undefined;
+  let n = 0;
+  do {
+    const page = await services.repos.mailboxes.list({ top: 1000, continuationToken: token });
+    for (const { doc } of page.items) await scheduleMailbox(services, doc.id);
+    n += page.items.length;
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  return n;
 }
 
 async function nextFor(services: Services, direction: Direction, m: Mailbox, now: Date): Promise<Date> {
@@ -46,15 +61,19 @@ async function handleEntry(services: Services, direction: Direction, entry: DueE
     await services.due.claim(direction, entry, new Date(m.postponedUntil ?? now.toISOString()));
     return false;
   }
+  if (reason === "notApproved") {
+    // Approval may also stop being required (org settings): look again in an hour. Approving
+    // the mailbox makes it due at once. The alert is raised once, not at every look.
+    await services.due.claim(direction, entry, new Date(now.getTime() + NOT_APPROVED_RECHECK_MS));
+    await raiseAlert(services, {
+      level: "warning", code: "MAILBOX_NOT_APPROVED", mailboxId: m.id, profileId: m.profileId,
+      foldKey: `notApproved|${m.id}`, once: true,
+      message: `Mailbox ${m.emailAddress} is not approved, so its email is not processed. Approve it (POST /api/mailboxes/${m.id}/approve) to start.`,
+    });
+    return false;
+  }
   if (reason) {
     await services.due.remove(direction, entry.mailboxId);
-    if (reason === "notApproved") {
-      await raiseAlert(services, {
-        level: "warning", code: "MAILBOX_NOT_APPROVED", mailboxId: m.id, profileId: m.profileId,
-        foldKey: `notApproved|${m.id}`,
-        message: `Mailbox ${m.emailAddress} is not approved, so its ${direction} email is not processed. Approve it (POST /api/mailboxes/${m.id}/approve) to start.`,
-      });
-    }
     return false;
   }
   if (!(await services.due.claim(direction, entry, await nextFor(services, direction, m, now)))) return false;

@@ -61,6 +61,21 @@ test("an unapproved mailbox is not enqueued and raises one alert; approval makes
   assert.ok((await drain()).includes(mailboxId));
 });
 
+test("an unapproved mailbox is processed at once when the org stops requiring approval", async () => {
+  const { mailboxId } = await enabledMailbox(app, { port: 1, address: "relaxed@contoso.test" });
+  await app.call("POST", `/api/mailboxes/${mailboxId}/reject`, { key: MASTER_KEY });
+  await app.services.due.schedule("incoming", mailboxId, clock.now());
+  clock.advance(60_000);
+  await runSchedulerTick(app.services);
+  await drain();
+  const relaxed = await app.call("PATCH", "/api/settings", { body: { processEmailOnlyForApprovedQueues: false } });
+  assert.equal(relaxed.status, 200);
+  clock.advance(1000);
+  await runSchedulerTick(app.services);
+  assert.ok((await drain()).includes(mailboxId));
+  await app.call("PATCH", "/api/settings", { body: { processEmailOnlyForApprovedQueues: true } });
+});
+
 test("a postponed mailbox comes back when its postponement ends", async () => {
   const { mailboxId } = await enabledMailbox(app, { port: 1, address: "postponed@contoso.test" });
   const until = new Date(clock.now().getTime() + 5 * 60_000);

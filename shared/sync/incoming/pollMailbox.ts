@@ -9,7 +9,7 @@
  * so a huge mailbox makes progress instead of restarting from the beginning.
  */
 import { Pop3Session, type Pop3ConnectOptions } from "../../pop3/index.js";
-import { toAppError } from "../../errors.js";
+import { AppError, toAppError } from "../../errors.js";
 import { ineligibility } from "../../domain/mailbox.js";
 import type { Services } from "../../runtime/services.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
@@ -95,7 +95,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
       if (marker.outcome === "received") stats.received! += 1;
       else if (marker.outcome === "skipped" || marker.outcome === "noMatch") stats.skipped! += 1;
       else if (marker.outcome === "quarantined") stats.quarantined! += 1;
-      if (!(await lease.renew())) throw new Error("lease lost");
+      if (!(await lease.renew())) throw new AppError("LEASE_HELD", "Another worker took over the mailbox (the lease expired).");
       if (Date.now() - started > MAX_RUN_MS) { more = fetched < batch.length || more; break; }
     }
     const deleted = new Set<number>();
@@ -119,6 +119,8 @@ export async function pollMailbox(services: Services, mailboxId: string, options
   } catch (thrown) {
     session?.close();
     const err = toAppError(thrown);
+    // Losing the lease is not the mailbox's failure: the worker that holds it carries on.
+    if (err.code === "LEASE_HELD") return { status: "busy" };
     const { outcome } = await recordFailure(services, mailboxId, "incoming", err, stats);
     services.log.warn("incoming sync failed", { mailboxId, code: err.code, transient: err.transient, outcome });
     return { status: "failed", code: err.code, outcome };
