@@ -38,11 +38,11 @@ describe("streaming a 25 MiB message", () => {
   after(() => server.close());
 
   it("delivers the exact bytes to a slow consumer with bounded memory and no idle timeout", async () => {
-    const session = await Pop3Session.connect(server.clientOptions({ idleTimeoutMs: 200 }));
+    const session = await Pop3Session.connect(server.clientOptions({ idleTimeoutMs: 1000 }));
     try {
       const before = session.stats.bytesReceived;
       const stream = await session.retrieve(1);
-      await sleep(400); // a consumer busy elsewhere, twice the idle timeout
+      await sleep(2000); // a consumer busy elsewhere, twice the idle timeout (generous: CI machines are shared)
       const takenWhileIdle = session.stats.bytesReceived - before;
       assert.ok(takenWhileIdle < MiB, `took ${takenWhileIdle} bytes off the socket while nobody read`);
 
