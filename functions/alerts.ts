@@ -5,7 +5,7 @@ import { defineRoute } from "../shared/http/route.js";
 import { json } from "../shared/http/responses.js";
 import { alertListQuery, alertView } from "../shared/domain/alert.js";
 import { listOf, listQuery } from "../shared/domain/common.js";
-import { odataString } from "../shared/storage/documentTable.js";
+import { equalsFilter } from "../shared/storage/documentTable.js";
 
 export const alertRoutes = [
   defineRoute({
@@ -14,10 +14,7 @@ export const alertRoutes = [
     success: { status: 200, schema: listOf(alertView) },
     handle: async ({ services, query }) => {
       const { top, continuationToken, ...filters } = query;
-      const filter = Object.entries(filters)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k} eq '${odataString(String(v))}'`)
-        .join(" and ");
+      const filter = equalsFilter(filters);
       const page = await services.alerts.list({ top, continuationToken, ...(filter ? { filter } : {}) });
       return json(200, page);
     },

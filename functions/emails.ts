@@ -7,7 +7,7 @@ import { entity, json } from "../shared/http/responses.js";
 import { emailListQuery, emailView, toEmailView, type EmailActivity } from "../shared/domain/email.js";
 import { listOf, listQuery } from "../shared/domain/common.js";
 import { notFound } from "../shared/errors.js";
-import { odataString, type Stored } from "../shared/storage/documentTable.js";
+import { equalsFilter, type Stored } from "../shared/storage/documentTable.js";
 import { emailLookup } from "../shared/storage/emailStore.js";
 import type { Services } from "../shared/runtime/services.js";
 import { z } from "zod";
@@ -24,10 +24,7 @@ const matches = (e: EmailActivity, q: Query): boolean =>
  */
 async function list(services: Services, q: Query): Promise<{ items: Stored<EmailActivity>[]; continuationToken: string | null }> {
   if (!q.mailboxId) {
-    const filter = (["direction", "status", "conversationId"] as const)
-      .filter((k) => q[k] !== undefined)
-      .map((k) => `${k} eq '${odataString(String(q[k]))}'`)
-      .join(" and ");
+    const filter = equalsFilter({ direction: q.direction, status: q.status, conversationId: q.conversationId });
     return services.emails.list({ top: q.top, continuationToken: q.continuationToken, ...(filter ? { filter } : {}) });
   }
   const page = await services.emails.lookupPage(emailLookup.mailbox(q.mailboxId), q.top, q.continuationToken);

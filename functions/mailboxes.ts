@@ -6,7 +6,7 @@ import { defineRoute } from "../shared/http/route.js";
 import { entity, json, noContent } from "../shared/http/responses.js";
 import { mailboxCreate, mailboxListQuery, mailboxPatch, mailboxView, toMailboxView } from "../shared/domain/mailbox.js";
 import { listOf, listQuery } from "../shared/domain/common.js";
-import { odataString } from "../shared/storage/documentTable.js";
+import { equalsFilter } from "../shared/storage/documentTable.js";
 import { createMailbox, deleteMailbox, setApproval, updateMailbox } from "../shared/admin/mailboxes.js";
 
 const byId = "mailboxes/{id}";
@@ -28,10 +28,7 @@ export const mailboxRoutes = [
     success: { status: 200, schema: listOf(mailboxView) },
     handle: async ({ services, query }) => {
       const { top, continuationToken, ...filters } = query;
-      const filter = Object.entries(filters)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k} eq '${odataString(String(v))}'`)
-        .join(" and ");
+      const filter = equalsFilter(filters);
       const page = await services.repos.mailboxes.list({ top, continuationToken, ...(filter ? { filter } : {}) });
       return json(200, { items: page.items.map((s) => toMailboxView(s.doc, s.etag)), continuationToken: page.continuationToken });
     },

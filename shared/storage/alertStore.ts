@@ -5,7 +5,7 @@
 import { RestError, type TableClient } from "@azure/data-tables";
 import { randomUUID } from "node:crypto";
 import type { Alert, AlertLevel } from "../domain/alert.js";
-import { encodeKey, nextPrefix, storageError } from "./documentTable.js";
+import { encodeKey, onePage, rowKeyPrefixFilter, storageError } from "./documentTable.js";
 
 const PK = "alert";
 const ALERT_PREFIX = "a:";
@@ -89,17 +89,10 @@ export class AlertStore {
   }
 
   async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<{ items: Alert[]; continuationToken: string | null }> {
-    const range = `PartitionKey eq '${PK}' and RowKey ge '${ALERT_PREFIX}' and RowKey lt '${nextPrefix(ALERT_PREFIX)}'`;
+    const range = `PartitionKey eq '${PK}' and ${rowKeyPrefixFilter(ALERT_PREFIX)}`;
     const filter = opts.filter ? `${range} and (${opts.filter})` : range;
-    try {
-      const pages = this.client.listEntities<AlertEntity>({ queryOptions: { filter } })
-        .byPage({ maxPageSize: opts.top, ...(opts.continuationToken ? { continuationToken: opts.continuationToken } : {}) });
-      const page = await pages.next();
-      if (page.done) return { items: [], continuationToken: null };
-      return { items: page.value.map(toAlert), continuationToken: page.value.continuationToken ?? null };
-    } catch (err) {
-      throw storageError(err);
-    }
+    const page = await onePage(this.client.listEntities<AlertEntity>({ queryOptions: { filter } }), opts.top, opts.continuationToken);
+    return { items: page.rows.map(toAlert), continuationToken: page.continuationToken };
   }
 
   /** Deletes alerts whose last occurrence is older than `before` (retention). Returns how many. */

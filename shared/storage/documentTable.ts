@@ -8,7 +8,7 @@
  * Lookup rows (non-unique) work the same way and let a reader find documents by a value with one
  * range query instead of a partition scan.
  */
-import { RestError, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
+import { RestError, type TableClient, type TableEntityResult, type TableEntityResultPage, type TransactionAction } from "@azure/data-tables";
 import { AppError, conflict, notFound, preconditionFailed } from "../errors.js";
 
 export type IndexValue = string | number | boolean | null;
@@ -175,44 +175,35 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
+  /** Rows of this table's partition whose RowKey starts with `prefix`. */
+  private prefixFilter(prefix: string): string {
+    return `PartitionKey eq '${odataString(this.options.partition)}' and ${rowKeyPrefixFilter(prefix)}`;
+  }
+
   async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<Page<T>> {
-    const range = `PartitionKey eq '${odataString(this.options.partition)}' and RowKey ge '${DOC_PREFIX}' and RowKey lt '${nextPrefix(DOC_PREFIX)}'`;
+    const range = this.prefixFilter(DOC_PREFIX);
     const filter = opts.filter ? `${range} and (${opts.filter})` : range;
-    try {
-      const iterator = this.client
-        .listEntities<DocEntity>({ queryOptions: { filter } })
-        .byPage({ maxPageSize: opts.top, ...(opts.continuationToken ? { continuationToken: opts.continuationToken } : {}) });
-      const page = await iterator.next();
-      if (page.done) return { items: [], continuationToken: null };
-      const items = page.value.map((e: TableEntityResult<DocEntity>) => ({ doc: JSON.parse(joinDoc(e)) as T, etag: e.etag }));
-      return { items, continuationToken: page.value.continuationToken ?? null };
-    } catch (err) {
-      throw storageError(err);
-    }
+    const page = await onePage(this.client.listEntities<DocEntity>({ queryOptions: { filter } }), opts.top, opts.continuationToken);
+    return { items: page.rows.map((e) => ({ doc: JSON.parse(joinDoc(e)) as T, etag: e.etag })), continuationToken: page.continuationToken };
   }
 
   /** Every document id filed under a lookup key (non-unique index). */
   async idsByLookup(key: string): Promise<string[]> {
-    const prefix = `${LOOKUP_PREFIX}${encodeKey(key)}|`;
-    const filter = `PartitionKey eq '${odataString(this.options.partition)}' and RowKey ge '${odataString(prefix)}' and RowKey lt '${odataString(nextPrefix(prefix))}'`;
+    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${encodeKey(key)}|`);
     const ids: string[] = [];
-    for await (const e of this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })) ids.push(e.docId);
+    try {
+      for await (const e of this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })) ids.push(e.docId);
+    } catch (err) {
+      throw storageError(err);
+    }
     return ids;
   }
 
   /** One page of the ids filed under a lookup key. */
   async lookupPage(key: string, top: number, continuationToken?: string): Promise<{ ids: string[]; continuationToken: string | null }> {
-    const prefix = `${LOOKUP_PREFIX}${encodeKey(key)}|`;
-    const filter = `PartitionKey eq '${odataString(this.options.partition)}' and RowKey ge '${odataString(prefix)}' and RowKey lt '${odataString(nextPrefix(prefix))}'`;
-    try {
-      const pages = this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })
-        .byPage({ maxPageSize: top, ...(continuationToken ? { continuationToken } : {}) });
-      const page = await pages.next();
-      if (page.done) return { ids: [], continuationToken: null };
-      return { ids: page.value.map((e) => e.docId), continuationToken: page.value.continuationToken ?? null };
-    } catch (err) {
-      throw storageError(err);
-    }
+    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${encodeKey(key)}|`);
+    const page = await onePage(this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } }), top, continuationToken);
+    return { ids: page.rows.map((e) => e.docId), continuationToken: page.continuationToken };
   }
 
   /** The id of the document holding a unique key, if any. */
@@ -256,6 +247,34 @@ export class DocumentTable<T extends { id: string }> {
 
 export function odataString(value: string): string {
   return value.replace(/'/g, "''");
+}
+
+/** `RowKey` within the range of keys that start with `prefix`. */
+export function rowKeyPrefixFilter(prefix: string): string {
+  return `RowKey ge '${odataString(prefix)}' and RowKey lt '${odataString(nextPrefix(prefix))}'`;
+}
+
+/** `a eq 'x' and b eq 'y'` for the fields that are set; undefined when none is. */
+export function equalsFilter(fields: Record<string, string | undefined>): string | undefined {
+  const parts = Object.entries(fields)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k} eq '${odataString(v)}'`);
+  return parts.length > 0 ? parts.join(" and ") : undefined;
+}
+
+/** One page of a query, with Storage's own continuation token. */
+export async function onePage<E extends object>(
+  query: { byPage(settings: { maxPageSize?: number; continuationToken?: string }): AsyncIterableIterator<TableEntityResultPage<E>> },
+  top: number,
+  continuationToken: string | undefined,
+): Promise<{ rows: TableEntityResult<E>[]; continuationToken: string | null }> {
+  try {
+    const page = await query.byPage({ maxPageSize: top, ...(continuationToken ? { continuationToken } : {}) }).next();
+    if (page.done) return { rows: [], continuationToken: null };
+    return { rows: page.value, continuationToken: page.value.continuationToken ?? null };
+  } catch (err) {
+    throw storageError(err);
+  }
 }
 
 /** The smallest string greater than every string starting with `prefix`. */

@@ -6,7 +6,7 @@
 import { RestError, type TableClient } from "@azure/data-tables";
 import type { Job, JobResult, JobView } from "../domain/job.js";
 import { notFound } from "../errors.js";
-import { encodeKey, storageError } from "./documentTable.js";
+import { encodeKey, odataString, rowKeyPrefixFilter, storageError } from "./documentTable.js";
 
 const JOB_RK = "job";
 const RESULT_PREFIX = "r:";
@@ -69,7 +69,7 @@ export class JobStore {
     if (!found) throw notFound("Job");
     const results: JobResult[] = [];
     try {
-      const filter = `PartitionKey eq '${id.replace(/'/g, "''")}' and RowKey ge '${RESULT_PREFIX}' and RowKey lt 'r;'`;
+      const filter = `PartitionKey eq '${odataString(id)}' and ${rowKeyPrefixFilter(RESULT_PREFIX)}`;
       for await (const e of this.client.listEntities<ResultEntity>({ queryOptions: { filter } })) results.push(JSON.parse(e.doc) as JobResult);
     } catch (err) {
       throw storageError(err);
