@@ -11,7 +11,7 @@ import { toAppError, type AppError } from "../errors.js";
 import type { Mailbox } from "../domain/mailbox.js";
 import type { Profile } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
-import { credentialsFor } from "../sync/connectionCredentials.js";
+import { credentialsFor, pop3OptionsOf } from "../sync/connectionCredentials.js";
 
 export type DirectionResult = { tested: false } | { tested: true; error: AppError | null };
 
@@ -41,12 +41,7 @@ export async function testConnections(services: Services, profile: Profile, mail
   const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async () => {
     const creds = await credentialsFor(services, profile, mailbox, "incoming");
     const session = await Pop3Session.connect({
-      host: profile.incoming.host, port: profile.incoming.port, useSsl: profile.incoming.useSsl,
-      authProtocol: profile.incoming.authProtocol, userName: creds.userName, password: creds.password,
-      allowUntrustedCertificates: profile.allowUntrustedCertificates,
-      allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
-      connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000,
-      ...opts.pop3,
+      ...pop3OptionsOf(profile, creds), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, ...opts.pop3,
     });
     try {
       await session.stat();

@@ -7,6 +7,7 @@ import { AppError, isAppError } from "../errors.js";
 import type { Direction, Mailbox } from "../domain/mailbox.js";
 import type { Profile, StoredCredentials } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
+import type { Pop3ConnectOptions } from "../pop3/index.js";
 
 export interface LoginCredentials {
   userName: string;
@@ -28,4 +29,14 @@ export async function credentialsFor(services: Services, profile: Profile, mailb
     if (isAppError(err)) throw err;
     throw new AppError("SECRET_STORE_UNAVAILABLE", "The secret store could not be read.", { cause: err });
   }
+}
+
+/** The POP3 connection a profile describes, logged in as `creds` (the twin of smtpEndpointOf). */
+export function pop3OptionsOf(profile: Profile, creds: LoginCredentials): Pop3ConnectOptions {
+  return {
+    host: profile.incoming.host, port: profile.incoming.port, useSsl: profile.incoming.useSsl,
+    authProtocol: profile.incoming.authProtocol, userName: creds.userName, password: creds.password,
+    allowUntrustedCertificates: profile.allowUntrustedCertificates,
+    allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
+  };
 }

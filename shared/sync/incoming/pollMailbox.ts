@@ -14,7 +14,7 @@ import { ineligibility } from "../../domain/mailbox.js";
 import type { Services } from "../../runtime/services.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
-import { credentialsFor } from "../connectionCredentials.js";
+import { credentialsFor, pop3OptionsOf } from "../connectionCredentials.js";
 import { recordFailure, recordSuccess, type StatsDelta } from "../mailboxOutcome.js";
 import { IncomingCheckpoint, type Marker } from "./checkpoint.js";
 import { processMessage } from "./processMessage.js";
@@ -64,13 +64,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
   let fetched = 0;
   try {
     const creds = await credentialsFor(services, profile, mailbox, "incoming");
-    session = await Pop3Session.connect({
-      host: profile.incoming.host, port: profile.incoming.port, useSsl: profile.incoming.useSsl,
-      authProtocol: profile.incoming.authProtocol, userName: creds.userName, password: creds.password,
-      allowUntrustedCertificates: profile.allowUntrustedCertificates,
-      allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
-      ...options.connectOverrides,
-    });
+    session = await Pop3Session.connect({ ...pop3OptionsOf(profile, creds), ...options.connectOverrides });
     const listing = await session.uidl();
     const seen = await checkpoint.loadSeen(mailboxId);
     const done = new Map<number, Marker>(); // msgNo → marker, for DELE
