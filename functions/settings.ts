@@ -11,12 +11,12 @@ import { scheduleAllMailboxes } from "../shared/sync/scheduler.js";
 
 const view = (s: StoredSettings) => ({ ...s.settings, etag: s.etag, updatedAt: s.updatedAt });
 
-async function save(services: Services, next: OrgSettings, ifMatch: string | undefined) {
+async function save(services: Services, current: StoredSettings, next: OrgSettings, ifMatch: string | undefined) {
   if (next.defaultProfileId && !(await services.repos.profiles.get(next.defaultProfileId))) {
     throw validationFailed([{ path: "defaultProfileId", message: "no profile has this id" }]);
   }
-  const before = (await services.settings.get()).settings;
-  const saved = await services.settings.put(next, ifMatch, services.clock.now());
+  const before = current.settings;
+  const saved = await services.settings.put(next, current, ifMatch, services.clock.now());
   // Mailboxes waiting only for approval become eligible at once when approval stops being required.
   const relaxed = (before.processEmailOnlyForApprovedUsers && !next.processEmailOnlyForApprovedUsers) ||
     (before.processEmailOnlyForApprovedQueues && !next.processEmailOnlyForApprovedQueues);
@@ -35,7 +35,7 @@ export const settingsRoutes = [
     name: "settingsPut", method: "PUT", route: "settings", role: "admin",
     summary: "Replace the org email settings", body: orgSettingsPut,
     success: { status: 200, schema: orgSettingsView },
-    handle: ({ services, body, ifMatch }) => save(services, body, ifMatch),
+    handle: async ({ services, body, ifMatch }) => save(services, await services.settings.get(), body, ifMatch),
   }),
   defineRoute({
     name: "settingsPatch", method: "PATCH", route: "settings", role: "admin",
@@ -43,7 +43,7 @@ export const settingsRoutes = [
     success: { status: 200, schema: orgSettingsView },
     handle: async ({ services, body, ifMatch }) => {
       const current = await services.settings.get();
-      return save(services, mergeOrgSettings(current.settings, body), ifMatch ?? current.etag);
+      return save(services, current, mergeOrgSettings(current.settings, body), ifMatch);
     },
   }),
 ];

@@ -80,18 +80,16 @@ export async function createProfile(services: Services, input: ProfileCreate): P
 }
 
 export async function updateProfile(services: Services, id: string, patch: ProfilePatch, ifMatch: string | undefined): Promise<Stored<Profile>> {
-  let before: Profile | undefined;
   let reset = false;
   let removed: (string | null)[] = [];
   const saved = await services.repos.profiles.update(id, async (current) => {
-    before = current;
     const built = await build(services, id, patch, current, services.clock.now().toISOString());
     reset = built.passwordChanged || connectionChanged(current, built.profile);
     removed = built.removed;
     return built.profile;
   }, ifMatch);
   await removeSecrets(services.secrets, removed);
-  if (reset && before) await resetMailboxesOfProfile(services, id);
+  if (reset) await resetMailboxesOfProfile(services, id);
   return saved;
 }
 

@@ -44,9 +44,11 @@ export class SettingsStore {
     }
   }
 
-  /** Replaces the document; with `ifMatch` only if nobody changed it since. */
-  async put(settings: OrgSettings, ifMatch: string | undefined, now: Date): Promise<StoredSettings> {
-    const current = await this.get();
+  /**
+   * Replaces the document `current` (as the caller read it): with `ifMatch` only if nobody changed
+   * it since the client read it, else only if nobody changed it since `current` was read.
+   */
+  async put(settings: OrgSettings, current: StoredSettings, ifMatch: string | undefined, now: Date): Promise<StoredSettings> {
     const updatedAt = now.toISOString();
     try {
       const res = await this.client.updateEntity<SettingsEntity>(

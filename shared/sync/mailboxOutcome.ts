@@ -34,12 +34,15 @@ export async function addMailboxStats(services: Services, mailboxId: string, del
 }
 
 export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsDelta = {}): Promise<Mailbox> {
-  const before = await services.repos.mailboxes.get(mailboxId);
-  const saved = await services.repos.mailboxes.update(mailboxId, (m) => ({ ...applySuccess(m, direction, services.clock.now()), stats: addStats(m.stats, delta) }));
-  if (before && before.doc.transientFailureCount > 0) {
+  let failuresBefore = 0;
+  const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
+    failuresBefore = m.transientFailureCount;
+    return { ...applySuccess(m, direction, services.clock.now()), stats: addStats(m.stats, delta) };
+  });
+  if (failuresBefore > 0) {
     await raiseAlert(services, {
       level: "information", code: "MAILBOX_RECOVERED", mailboxId, profileId: saved.doc.profileId,
-      message: `Mailbox ${saved.doc.emailAddress}: ${direction} sync works again after ${before.doc.transientFailureCount} failed attempt(s).`,
+      message: `Mailbox ${saved.doc.emailAddress}: ${direction} sync works again after ${failuresBefore} failed attempt(s).`,
     });
   }
   return saved.doc;
