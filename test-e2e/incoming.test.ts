@@ -5,14 +5,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { chownSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import tls from "node:tls";
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
-import { mailServers, type MailServers } from "./support/mailServers.js";
+import { deliverToMaildir, emptyMaildir, mailServers, type MailServers } from "./support/mailServers.js";
 import { fetchAllNaively } from "./support/naivePop3.js";
 import { waitFor } from "../test/support/waitFor.js";
 import { freePort } from "../shared/runtime/azurite.js";
@@ -31,21 +28,6 @@ const CORPUS: Record<string, Buffer> = {
 
 let app: TestApp;
 let servers: MailServers;
-let vmail: { uid: number; gid: number };
-
-function maildir(user: string): string {
-  return join(servers.mailRoot, user, "Maildir");
-}
-
-function deliver(user: string, name: string, bytes: Buffer): void {
-  const file = join(maildir(user), "new", `${Date.now()}.${name}.e2e`);
-  writeFileSync(file, bytes);
-  chownSync(file, vmail.uid, vmail.gid);
-}
-
-function emptyMaildir(user: string): void {
-  for (const sub of ["new", "cur", "tmp"]) for (const f of readdirSync(join(maildir(user), sub))) rmSync(join(maildir(user), sub, f));
-}
 
 async function testAndEnable(mailboxId: string): Promise<any> {
   const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
@@ -79,16 +61,14 @@ async function mailbox(profileId: string, address: string, user: string, passwor
 
 before(async () => {
   servers = mailServers();
-  const id = (flag: string): number => Number(execFileSync("id", [flag, "vmail"]).toString().trim());
-  vmail = { uid: id("-u"), gid: id("-g") };
   app = await startTestApp();
 });
 after(async () => { await app?.stop(); });
 
 test("awkward messages come back from /raw with the sha256 Dovecot serves; later runs create nothing", async () => {
-  emptyMaildir("carol");
-  for (const [name, bytes] of Object.entries(CORPUS)) deliver("carol", name, bytes);
-  deliver("carol", "dup", CORPUS.dots!); // the same Message-ID twice: one activity
+  emptyMaildir(servers, "carol");
+  for (const [name, bytes] of Object.entries(CORPUS)) deliverToMaildir(servers, "carol", name, bytes);
+  deliverToMaildir(servers, "carol", "dup", CORPUS.dots!); // the same Message-ID twice: one activity
   const served = await fetchAllNaively({ host: servers.host, port: servers.pop3sPort, ca: servers.ca, user: "carol", password: servers.users.carol! });
   assert.equal(served.size, Object.keys(CORPUS).length + 1);
   const servedShas = new Set([...served.values()].map(sha));
@@ -128,8 +108,8 @@ test("awkward messages come back from /raw with the sha256 Dovecot serves; later
 });
 
 test("implicit TLS (995-style) works too", async () => {
-  emptyMaildir("carol");
-  deliver("carol", "tls", latin1("Message-ID: <e2e-pop3s@e2e.test>\nSubject: over pop3s\n\nhi\n"));
+  emptyMaildir(servers, "carol");
+  deliverToMaildir(servers, "carol", "tls", latin1("Message-ID: <e2e-pop3s@e2e.test>\nSubject: over pop3s\n\nhi\n"));
   const pid = await profile("Dovecot POP3S", { port: servers.pop3sPort, useSsl: true });
   const mid = await mailbox(pid, "carol-tls@e2e.test", "carol", servers.users.carol!);
   assert.equal((await testAndEnable(mid)).results[0].incomingStatus, "success");

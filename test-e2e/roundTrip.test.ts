@@ -5,11 +5,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { chownSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
-import { mailServers, waitForDelivery, type MailServers } from "./support/mailServers.js";
+import { deliverToMaildir, emptyMaildir, mailServers, waitForDelivery, type MailServers } from "./support/mailServers.js";
 import { waitFor } from "../test/support/waitFor.js";
 
 let app: TestApp;
@@ -46,15 +43,8 @@ const sent = (id: string) => waitFor(`email ${id} sent`, async () => {
   return e.status === "sent" ? e : undefined;
 });
 
-function emptyMaildir(user: string): void {
-  for (const sub of ["new", "cur", "tmp"]) {
-    const dir = join(servers.mailRoot, user, "Maildir", sub);
-    for (const f of readdirSync(dir)) rmSync(join(dir, f));
-  }
-}
-
 test("alice → bob → reply through the API and by hand; both replies correlate", async () => {
-  emptyMaildir("alice"); // alice's Maildir is this test's alone
+  emptyMaildir(servers, "alice"); // alice's Maildir is this test's alone
   const profile = await app.call("POST", "/api/profiles", {
     body: {
       name: "Round trip", minPollingIntervalMinutes: 0,
@@ -93,10 +83,7 @@ test("alice → bob → reply through the API and by hand; both replies correlat
 
   // A second reply written by hand: a new Message-ID, no In-Reply-To or References, a new
   // subject that keeps only the tracking token.
-  const vmail = (flag: string): number => Number(execFileSync("id", [flag, "vmail"]).toString().trim());
-  const handMade = join(servers.mailRoot, "alice", "Maildir", "new", `${Date.now()}.handmade.e2e`);
-  writeFileSync(handMade, `Message-ID: <handmade-${Date.now()}@fabrikam.test>\nFrom: bob@${servers.domain}\nTo: alice@${servers.domain}\nSubject: Price list ${original.trackingToken}\nDate: ${new Date().toUTCString()}\n\nAnd the price list.\n`);
-  chownSync(handMade, vmail("-u"), vmail("-g"));
+  deliverToMaildir(servers, "alice", "handmade", `Message-ID: <handmade-${Date.now()}@fabrikam.test>\nFrom: bob@${servers.domain}\nTo: alice@${servers.domain}\nSubject: Price list ${original.trackingToken}\nDate: ${new Date().toUTCString()}\n\nAnd the price list.\n`);
 
   await scheduler();
   const byHand = await waitFor("the hand-written reply", async () => {

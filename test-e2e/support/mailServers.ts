@@ -3,7 +3,7 @@
  * script first when it is missing and this process is root (CI). Elsewhere it says what to run.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -59,5 +59,21 @@ export async function waitForDelivery(servers: MailServers, user: string, needle
     }
     if (Date.now() > end) throw new Error(`nothing holding ${needle} reached ${user}'s Maildir in ${timeoutMs} ms (see /var/log/postfix-e2e.log)`);
     await sleep(200);
+  }
+}
+
+/** Puts a message straight into `user`'s Maildir, as local delivery would, owned by the mail user. */
+export function deliverToMaildir(servers: MailServers, user: string, name: string, bytes: Buffer | string): void {
+  const file = join(servers.mailRoot, user, "Maildir", "new", `${Date.now()}.${name}.e2e`);
+  writeFileSync(file, bytes);
+  const id = (flag: string): number => Number(execFileSync("id", [flag, "vmail"]).toString().trim());
+  chownSync(file, id("-u"), id("-g"));
+}
+
+/** Empties `user`'s Maildir: for a user whose mailbox belongs to one test file alone. */
+export function emptyMaildir(servers: MailServers, user: string): void {
+  for (const sub of ["new", "cur", "tmp"]) {
+    const dir = join(servers.mailRoot, user, "Maildir", sub);
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
   }
 }

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { Pop3Session } from "../../shared/pop3/index.js";
 import { PIPELINE_WINDOW } from "../../shared/pop3/limits.js";
 import { Pop3TestServer, type Pop3TestServerOptions } from "../support/pop3-server.js";
-import { readAll, rejectsWithCode, TRICKY_MESSAGES } from "../support/pop3-test-helpers.js";
+import { readAll, rejectsWithCode, TRICKY_MESSAGES, withPop3Session } from "../support/pop3-test-helpers.js";
 
 /** 40 messages of different sizes and shapes, each naming its own number. */
 const MESSAGES = Array.from({ length: 40 }, (_, i) => {
@@ -16,16 +16,8 @@ const MESSAGES = Array.from({ length: 40 }, (_, i) => {
 });
 const ALL = MESSAGES.map((_, i) => i + 1);
 
-async function withServer(options: Partial<Pop3TestServerOptions>, run: (server: Pop3TestServer, session: Pop3Session) => Promise<void>): Promise<void> {
-  const server = await Pop3TestServer.start({ messages: MESSAGES, implicitTls: true, ...options });
-  const session = await Pop3Session.connect(server.clientOptions());
-  try {
-    await run(server, session);
-  } finally {
-    session.close();
-    await server.close();
-  }
-}
+const withServer = (options: Partial<Pop3TestServerOptions>, run: (server: Pop3TestServer, session: Pop3Session) => Promise<void>): Promise<void> =>
+  withPop3Session({ messages: MESSAGES, implicitTls: true, ...options }, run);
 
 async function retrieveAll(session: Pop3Session, msgNos: number[]): Promise<Buffer[]> {
   const bodies: Buffer[] = [];

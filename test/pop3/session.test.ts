@@ -10,7 +10,7 @@ import { parseScanListing } from "../../shared/pop3/commands/list.js";
 import { parseUniqueIdListing } from "../../shared/pop3/commands/uidl.js";
 import { hasCode, parseReply } from "../../shared/pop3/reply.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
-import { rejectsWithCode } from "../support/pop3-test-helpers.js";
+import { rejectsWithCode, withPop3Session } from "../support/pop3-test-helpers.js";
 
 const MESSAGES = [
   { body: "Subject: 1\r\n\r\none\r\n", uid: "AAA-001" },
@@ -55,16 +55,8 @@ describe("parsers", () => {
 });
 
 describe("session over the test server", () => {
-  async function withSession(run: (server: Pop3TestServer, session: Pop3Session) => Promise<void>): Promise<void> {
-    const server = await Pop3TestServer.start({ messages: MESSAGES, implicitTls: true });
-    const session = await Pop3Session.connect(server.clientOptions());
-    try {
-      await run(server, session);
-    } finally {
-      session.close();
-      await server.close();
-    }
-  }
+  const withSession = (run: (server: Pop3TestServer, session: Pop3Session) => Promise<void>): Promise<void> =>
+    withPop3Session({ messages: MESSAGES, implicitTls: true }, run);
 
   it("STAT, LIST and UIDL describe the maildrop", () =>
     withSession(async (_server, session) => {

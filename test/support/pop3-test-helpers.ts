@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import type { Readable } from "node:stream";
 import { AppError, type ErrorCode } from "../../shared/errors.js";
+import { Pop3Session } from "../../shared/pop3/index.js";
+import { Pop3TestServer, type Pop3TestServerOptions } from "./pop3-server.js";
 
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -38,3 +40,18 @@ export const TRICKY_MESSAGES: Record<string, Buffer> = {
   empty: Buffer.alloc(0),
   blankLines: latin1("\r\n\r\n\r\n"),
 };
+
+/** A test server with `options` and a logged-in session on it, both closed after `run`. */
+export async function withPop3Session(
+  options: Partial<Pop3TestServerOptions>,
+  run: (server: Pop3TestServer, session: Pop3Session) => Promise<void>,
+): Promise<void> {
+  const server = await Pop3TestServer.start(options);
+  const session = await Pop3Session.connect(server.clientOptions());
+  try {
+    await run(server, session);
+  } finally {
+    session.close();
+    await server.close();
+  }
+}
