@@ -32,7 +32,10 @@ const extraEnv = {};
 if (root === "test-e2e") {
   const state = process.env.E2E_STATE_DIR ?? "/var/lib/email-sync-e2e";
   const envFile = join(state, "e2e.env");
-  if (!existsSync(envFile) && process.getuid?.() === 0) execFileSync("bash", ["scripts/e2e/setup.sh"], { stdio: "inherit" });
+  // As root, always run the setup: it is idempotent and (re)starts the daemons, which a state
+  // directory left by an earlier run does not prove are running (a rebooted or copied machine).
+  if (process.getuid?.() === 0) execFileSync("bash", ["scripts/e2e/setup.sh"], { stdio: "inherit" });
+  else if (!existsSync(envFile)) console.log(`no ${envFile}: run scripts/e2e/setup.sh as root first`);
   if (existsSync(envFile)) {
     const ca = /^E2E_CA=(.*)$/m.exec(readFileSync(envFile, "utf8"))?.[1];
     const bundle = join(tmpdir(), "email-sync-e2e-ca.pem");

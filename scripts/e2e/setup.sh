@@ -25,6 +25,14 @@ mkdir -p "$STATE"
 exec 9>"$STATE/.lock"
 flock 9 # test files may start it concurrently
 
+# alive PIDFILE: the process the file names runs. Not `kill -0`: a daemon killed on a machine whose
+# init does not reap leaves a zombie that kill -0 still finds, and a reload of it does nothing.
+alive() {
+  local pid
+  pid=$(tr -dc 0-9 <"$1" 2>/dev/null) && [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  [ "$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1)" != Z ]
+}
+
 # --- packages ---------------------------------------------------------------------------------
 missing=()
 for p in dovecot-core dovecot-pop3d postfix openssl; do
@@ -108,11 +116,14 @@ service auth {
 }
 CONF
 doveconf -c "$STATE/dovecot.conf" -n >/dev/null
-# The daemons must not inherit the lock (fd 9), or the next run waits for them forever.
-if [ -s /run/dovecot-e2e/master.pid ] && kill -0 "$(cat /run/dovecot-e2e/master.pid)" 2>/dev/null; then
-  dovecot -c "$STATE/dovecot.conf" reload 9>&-
+# The daemons must not inherit the lock (fd 9), or the next run waits for them forever, nor our
+# stdout/stderr: Dovecot keeps stderr open for its log process, and a caller reading our output
+# through a pipe (a CI runner, `npm run test:e2e | tail`) would then wait for it forever too.
+if alive /run/dovecot-e2e/master.pid; then
+  dovecot -c "$STATE/dovecot.conf" reload 9>&- </dev/null >>/var/log/dovecot-e2e.log 2>&1
 else
-  dovecot -c "$STATE/dovecot.conf" 9>&-
+  rm -f /run/dovecot-e2e/master.pid # stale: Dovecot itself would trust kill -0 and refuse to start
+  dovecot -c "$STATE/dovecot.conf" 9>&- </dev/null >>/var/log/dovecot-e2e.log 2>&1
 fi
 
 # --- Postfix: submission and smtps, delivery into the Maildirs ----------------------------------
@@ -165,7 +176,7 @@ common="-o smtpd_sasl_auth_enable=yes -o smtpd_delay_reject=no -o smtpd_sender_r
 postconf -M "127.0.0.1:$SUBMISSION/inet=127.0.0.1:$SUBMISSION inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes $common"
 postconf -M "127.0.0.1:$SMTPS/inet=127.0.0.1:$SMTPS inet n - n - - smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes $common"
 postfix check
-if postfix status >/dev/null 2>&1; then postfix reload >/dev/null 2>&1 9>&-; else postfix start >/dev/null 2>&1 9>&-; fi
+if alive "$(postconf -h queue_directory)/pid/master.pid"; then postfix reload </dev/null >/dev/null 2>&1 9>&-; else postfix start </dev/null >/dev/null 2>&1 9>&-; fi
 
 # --- ready? -------------------------------------------------------------------------------------
 for port in $POP3 $POP3S $SUBMISSION $SMTPS; do
