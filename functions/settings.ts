@@ -11,13 +11,16 @@ import { scheduleAllMailboxes } from "../shared/sync/scheduler.js";
 
 const view = (s: StoredSettings) => ({ ...s.settings, etag: s.etag, updatedAt: s.updatedAt });
 
-async function save(services: Services, current: StoredSettings, next: OrgSettings, ifMatch: string | undefined) {
-  if (next.defaultProfileId && !(await services.repos.profiles.get(next.defaultProfileId))) {
-    throw validationFailed([{ path: "defaultProfileId", message: "no profile has this id" }]);
-  }
-  const before = current.settings;
-  const saved = await services.settings.put(next, current, ifMatch, services.clock.now());
+async function save(services: Services, change: (current: OrgSettings) => OrgSettings, ifMatch: string | undefined) {
+  const { before, saved } = await services.settings.update(async (current) => {
+    const next = change(current);
+    if (next.defaultProfileId && !(await services.repos.profiles.get(next.defaultProfileId))) {
+      throw validationFailed([{ path: "defaultProfileId", message: "no profile has this id" }]);
+    }
+    return next;
+  }, ifMatch, services.clock.now());
   // Mailboxes waiting only for approval become eligible at once when approval stops being required.
+  const next = saved.settings;
   const relaxed = (before.processEmailOnlyForApprovedUsers && !next.processEmailOnlyForApprovedUsers) ||
     (before.processEmailOnlyForApprovedQueues && !next.processEmailOnlyForApprovedQueues);
   if (relaxed) await scheduleAllMailboxes(services);
@@ -35,15 +38,12 @@ export const settingsRoutes = [
     name: "settingsPut", method: "PUT", route: "settings", role: "admin",
     summary: "Replace the org email settings", body: orgSettingsPut,
     success: { status: 200, schema: orgSettingsView },
-    handle: async ({ services, body, ifMatch }) => save(services, await services.settings.get(), body, ifMatch),
+    handle: async ({ services, body, ifMatch }) => save(services, () => body, ifMatch),
   }),
   defineRoute({
     name: "settingsPatch", method: "PATCH", route: "settings", role: "admin",
     summary: "Change some org email settings (nested objects merge)", body: orgSettingsPatch,
     success: { status: 200, schema: orgSettingsView },
-    handle: async ({ services, body, ifMatch }) => {
-      const current = await services.settings.get();
-      return save(services, current, mergeOrgSettings(current.settings, body), ifMatch);
-    },
+    handle: async ({ services, body, ifMatch }) => save(services, (current) => mergeOrgSettings(current, body), ifMatch),
   }),
 ];

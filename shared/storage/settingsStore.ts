@@ -45,21 +45,31 @@ export class SettingsStore {
   }
 
   /**
-   * Replaces the document `current` (as the caller read it): with `ifMatch` only if nobody changed
-   * it since the client read it, else only if nobody changed it since `current` was read.
+   * Read-modify-write of the document. With `ifMatch` the client's view must be current (412
+   * otherwise); without it a concurrent writer is not the client's problem: the document is re-read
+   * and `change` re-applied, as DocumentTable.update does. Returns the document before and after.
    */
-  async put(settings: OrgSettings, current: StoredSettings, ifMatch: string | undefined, now: Date): Promise<StoredSettings> {
-    const updatedAt = now.toISOString();
-    try {
-      const res = await this.client.updateEntity<SettingsEntity>(
-        { partitionKey: PK, rowKey: RK, doc: JSON.stringify(settings), updatedAt },
-        "Replace",
-        { etag: ifMatch ?? current.etag },
-      );
-      return { settings, etag: res.etag ?? (await this.get()).etag, updatedAt };
-    } catch (err) {
-      if (err instanceof RestError && err.statusCode === 412) throw preconditionFailed();
-      throw storageError(err);
+  async update(
+    change: (current: OrgSettings) => OrgSettings | Promise<OrgSettings>,
+    ifMatch: string | undefined,
+    now: Date,
+  ): Promise<{ before: OrgSettings; saved: StoredSettings }> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get();
+      if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== current.etag) throw preconditionFailed();
+      const settings = await change(current.settings);
+      const updatedAt = now.toISOString();
+      try {
+        const res = await this.client.updateEntity<SettingsEntity>(
+          { partitionKey: PK, rowKey: RK, doc: JSON.stringify(settings), updatedAt },
+          "Replace",
+          { etag: current.etag },
+        );
+        return { before: current.settings, saved: { settings, etag: res.etag ?? (await this.get()).etag, updatedAt } };
+      } catch (err) {
+        if (!(err instanceof RestError && err.statusCode === 412)) throw storageError(err);
+        if (ifMatch !== undefined || attempt >= 5) throw preconditionFailed();
+      }
     }
   }
 }

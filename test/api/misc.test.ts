@@ -33,6 +33,25 @@ test("settings: defaults, PATCH merges nested objects, PUT needs the whole docum
   assert.equal(noProfile.status, 400);
 });
 
+test("settings: concurrent PATCHes without If-Match all land; none gets a 412 it did not ask for", async () => {
+  const original = (await app.call("GET", "/api/settings")).body;
+  const changes = [
+    { maxAttachmentSizeKb: 4000 }, { maxMessageSizeKb: 30000 }, { trackingToken: { prefix: "RACE:" } },
+    { trackingToken: { counterDigits: 4 } }, { alerts: { information: false } }, { useCorrelation: !original.useCorrelation },
+  ];
+  const results = await Promise.all(changes.map((body) => app.call("PATCH", "/api/settings", { body })));
+  assert.deepEqual(results.map((r) => r.status), changes.map(() => 200), results.map((r) => r.text).join("\n"));
+  const after = (await app.call("GET", "/api/settings")).body;
+  assert.equal(after.maxAttachmentSizeKb, 4000);
+  assert.equal(after.maxMessageSizeKb, 30000);
+  assert.equal(after.trackingToken.prefix, "RACE:");
+  assert.equal(after.trackingToken.counterDigits, 4);
+  assert.equal(after.alerts.information, false);
+  assert.equal(after.useCorrelation, !original.useCorrelation);
+  const { etag: _e, updatedAt: _u, ...doc } = original;
+  assert.equal((await app.call("PUT", "/api/settings", { body: doc })).status, 200);
+});
+
 test("contacts: create, list, delete, validation", async () => {
   const c = await app.call("POST", "/api/contacts", { body: { type: "lead", name: "Bob", emailAddress: "bob@fabrikam.test" } });
   assert.equal(c.status, 201, c.text);
