@@ -3,7 +3,7 @@
  */
 import { defineRoute } from "../shared/http/route.js";
 import { entity } from "../shared/http/responses.js";
-import { emailCreate, emailView, toEmailView } from "../shared/domain/email.js";
+import { emailCreate, emailView, idempotencyKey, toEmailView } from "../shared/domain/email.js";
 import { createOutgoingEmail } from "../shared/sync/outgoing/createEmail.js";
 import { cancelOutgoingEmail } from "../shared/sync/outgoing/cancelEmail.js";
 
@@ -11,10 +11,15 @@ export const emailSendRoutes = [
   defineRoute({
     name: "emailsCreate", method: "POST", route: "emails", role: "admin",
     summary: "Queue an email for sending from a mailbox (status pendingSend)", body: emailCreate,
+    headers: [{
+      name: "Idempotency-Key", schema: idempotencyKey,
+      description: "Optional. A retry with the same key and body answers with the email the first request created " +
+        "(header Idempotent-Replayed: true) instead of creating and sending a second one; the same key with a different body is 422.",
+    }],
     success: { status: 201, schema: emailView },
-    handle: async ({ services, body }) => {
-      const saved = await createOutgoingEmail(services, body);
-      return entity(201, toEmailView(saved.doc, saved.etag));
+    handle: async ({ services, body, headers }) => {
+      const { saved, replayed } = await createOutgoingEmail(services, body, headers["Idempotency-Key"]);
+      return entity(201, toEmailView(saved.doc, saved.etag), replayed ? { "idempotent-replayed": "true" } : {});
     },
   }),
   defineRoute({

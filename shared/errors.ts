@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, transient: false },
   PRECONDITION_FAILED: { status: 412, transient: false },
   PAYLOAD_TOO_LARGE: { status: 413, transient: false },
+  /** An Idempotency-Key sent again with a different request (draft-ietf-httpapi-idempotency-key-header). */
+  IDEMPOTENCY_KEY_REUSED: { status: 422, transient: false },
   INTERNAL: { status: 500, transient: true },
   SERVICE_UNAVAILABLE: { status: 503, transient: true },
   CONFIGURATION_INVALID: { status: 500, transient: false },

@@ -54,6 +54,8 @@ export interface EmailActivity {
   rawBlob: string | null;
   /** Normalized subject, for smart matching (not part of the API view). */
   normalizedSubject: string;
+  /** `POST /api/emails` sent with an Idempotency-Key: the key and a hash of the request (not part of the API view). */
+  idempotency?: { key: string; requestSha256: string };
 }
 
 const addressView = z.object({ address: z.string(), name: z.string() });
@@ -74,7 +76,7 @@ export const emailView = z.object({
 export type EmailView = z.infer<typeof emailView>;
 
 export function toEmailView(e: EmailActivity, etag: string): EmailView {
-  const { rawBlob: _raw, normalizedSubject: _ns, ...view } = e;
+  const { rawBlob: _raw, normalizedSubject: _ns, idempotency: _idem, ...view } = e;
   return { ...view, etag };
 }
 
@@ -130,3 +132,6 @@ export const emailCreate = z
     if (v.text === undefined && v.html === undefined) ctx.addIssue({ code: "custom", path: ["text"], message: "text or html is required" });
   });
 export type EmailCreate = z.infer<typeof emailCreate>;
+
+/** The optional `Idempotency-Key` header of `POST /api/emails`: visible ASCII and spaces, as Stripe and the IETF draft use it. */
+export const idempotencyKey = z.string().regex(/^[\x20-\x7e]{1,255}$/, "must be 1-255 printable ASCII characters");

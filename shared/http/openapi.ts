@@ -32,7 +32,7 @@ const errorSchema: JsonSchema = {
 const errorResponses = (spec: AnyRouteSpec): Record<string, unknown> => {
   const ref = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
   const out: Record<string, unknown> = {};
-  if (spec.body || spec.query) out["400"] = { description: "Validation failed or malformed JSON", ...ref };
+  if (spec.body || spec.query || spec.headers) out["400"] = { description: "Validation failed or malformed JSON", ...ref };
   if (spec.role !== "public") {
     out["401"] = { description: "Missing or wrong key", ...ref };
     out["403"] = { description: "The key or principal lacks the role", ...ref };
@@ -57,6 +57,9 @@ function operation(spec: AnyRouteSpec): Record<string, unknown> {
   }
   if (["PUT", "PATCH", "DELETE"].includes(spec.method)) {
     parameters.push({ name: "If-Match", in: "header", required: false, schema: { type: "string" } });
+  }
+  for (const h of spec.headers ?? []) {
+    parameters.push({ name: h.name, in: "header", required: false, description: h.description, schema: schemaOf(h.schema, "input") });
   }
   const success: Record<string, unknown> = { description: spec.success.description ?? "OK" };
   if (spec.success.schema && spec.success.status !== 204) {

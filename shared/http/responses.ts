@@ -11,8 +11,8 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** An entity response carries its ETag as a header too, for clients that use If-Match generically. */
-export function entity(status: number, body: { etag: string }): HttpResponseInit {
-  return json(status, body, { etag: body.etag });
+export function entity(status: number, body: { etag: string }, headers: Record<string, string> = {}): HttpResponseInit {
+  return json(status, body, { ...headers, etag: body.etag });
 }
 
 export function noContent(): HttpResponseInit {

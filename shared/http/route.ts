@@ -4,8 +4,8 @@
  * line) and records the route so the OpenAPI document is generated from the same schemas.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import type { z } from "zod";
-import { toAppError } from "../errors.js";
+import { z } from "zod";
+import { AppError, toAppError, validationFailed, type ErrorDetail } from "../errors.js";
 import type { HttpFunctionDefinition, HttpMethod } from "../runtime/functionDefinitions.js";
 import { getServices, type Services } from "../runtime/services.js";
 import { authenticate, requireRole, type Caller, type Role } from "./auth.js";
@@ -18,9 +18,17 @@ export interface RouteInput<B, Q> {
   params: Record<string, string>;
   /** The If-Match header, when sent. */
   ifMatch: string | undefined;
+  /** The headers the spec declares, validated; undefined when not sent. */
+  headers: Record<string, string | undefined>;
   services: Services;
   caller: Caller | null;
   request: HttpRequest;
+}
+
+export interface HeaderSpec {
+  name: string;
+  schema: z.ZodType<string>;
+  description: string;
 }
 
 export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
@@ -33,6 +41,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   summary: string;
   body?: B;
   query?: Q;
+  /** Request headers the route reads, validated like the body (a bad one is a 400 naming it) and documented. */
+  headers?: HeaderSpec[];
   /** Success status and schema, for the OpenAPI document. */
   success: { status: number; schema?: z.ZodType; description?: string };
   handle(input: RouteInput<B extends z.ZodType ? z.infer<B> : undefined, Q extends z.ZodType ? z.infer<Q> : undefined>): Promise<HttpResponseInit>;
@@ -49,6 +59,25 @@ function queryObject(query: URLSearchParams): Record<string, string> {
   return out;
 }
 
+/** Runs one validation; its VALIDATION_FAILED details go into `problems` instead of ending the request. */
+function collect<T>(problems: ErrorDetail[], check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === "VALIDATION_FAILED")) throw err;
+    problems.push(...(err.details ?? []));
+    return undefined;
+  }
+}
+
+function validateHeaders(specs: HeaderSpec[], request: HttpRequest): Record<string, string | undefined> {
+  const sent = Object.fromEntries(specs.flatMap((h) => {
+    const value = request.headers.get(h.name);
+    return value === null ? [] : [[h.name, value]];
+  }));
+  return validate(z.object(Object.fromEntries(specs.map((h) => [h.name, h.schema.optional()]))), sent);
+}
+
 export function defineRoute<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
   spec: RouteSpec<B, Q>,
 ): HttpFunctionDefinition {
@@ -59,11 +88,16 @@ export function defineRoute<B extends z.ZodType | undefined = undefined, Q exten
       services = await getServices();
       const caller = spec.role === "public" ? null : authenticate(request, services.appSettings);
       if (caller && spec.role !== "public") requireRole(caller, spec.role);
-      const body = spec.body ? validate(spec.body, stripReadOnly(parseJson(await request.text()) ?? {})) : undefined;
-      const query = spec.query ? validate(spec.query, queryObject(request.query)) : undefined;
+      const json = spec.body ? stripReadOnly(parseJson(await request.text()) ?? {}) : undefined;
+      // Body, query and headers are checked together, so one 400 names every bad part.
+      const problems: ErrorDetail[] = [];
+      const body = spec.body ? collect(problems, () => validate(spec.body as z.ZodType, json)) : undefined;
+      const query = spec.query ? collect(problems, () => validate(spec.query as z.ZodType, queryObject(request.query))) : undefined;
+      const headers = collect(problems, () => validateHeaders(spec.headers ?? [], request)) ?? {};
+      if (problems.length > 0) throw validationFailed(problems);
       const ifMatch = request.headers.get("if-match") ?? undefined;
       return await spec.handle({
-        body: body as never, query: query as never, params: { ...request.params }, ifMatch, services, caller, request,
+        body: body as never, query: query as never, params: { ...request.params }, ifMatch, headers, services, caller, request,
       });
     } catch (thrown) {
       const err = toAppError(thrown);

@@ -16,6 +16,7 @@ export const emailLookup = {
   conversation: (id: string): string => `conv:${id}`,
   subject: (normalized: string): string => `subject:${subjectKey(normalized)}`,
   messageId: (messageId: string): string => `msgid:${messageId}`,
+  idempotencyKey: (key: string): string => `idem:${key}`,
 };
 
 export function createEmailTable(client: TableClient): DocumentTable<EmailActivity> {
@@ -29,7 +30,10 @@ export function createEmailTable(client: TableClient): DocumentTable<EmailActivi
       conversationId: e.conversationId,
       nextAttemptAt: e.nextAttemptAt,
     }),
-    uniqueKeys: (e) => [{ key: emailLookup.messageId(e.messageId), conflictMessage: `An email with Message-ID ${e.messageId} already exists.` }],
+    uniqueKeys: (e) => [
+      { key: emailLookup.messageId(e.messageId), conflictMessage: `An email with Message-ID ${e.messageId} already exists.` },
+      ...(e.idempotency ? [{ key: emailLookup.idempotencyKey(e.idempotency.key), conflictMessage: "An email with this Idempotency-Key already exists." }] : []),
+    ],
     lookupKeys: (e) => [
       ...new Set([e.mailboxId, ...e.receivedByMailboxIds].map(emailLookup.mailbox)),
       ...(e.trackingToken ? [emailLookup.token(e.trackingToken)] : []),

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { simpleParser } from "mailparser";
-import { QUEUES } from "../../shared/storage/names.js";
+import { CONTAINERS, QUEUES } from "../../shared/storage/names.js";
 import { createSender, emailOf, postEmail, startOutgoingApp, type OutgoingApp } from "./support/fixture.js";
 
 let env: OutgoingApp;
@@ -103,6 +103,50 @@ describe("POST /api/emails", () => {
     assert.equal(big.status, 400);
     assert.deepEqual(paths(big), ["attachments.1.contentBase64"]);
     await env.app.call("PATCH", "/api/settings", { body: { maxAttachmentSizeKb: 5120 } });
+  });
+
+  test("Idempotency-Key: a retry answers with the first email, concurrent ones make one, a different body is 422", async () => {
+    const body = { mailboxId: sender.mailboxId, to: ["bob@fabrikam.test"], subject: "Invoice", text: "Please pay" };
+    const post = (key: string, b: Record<string, unknown> = body) => env.app.call("POST", "/api/emails", { body: b, headers: { "idempotency-key": key } });
+    const first = await post("invoice-42");
+    assert.equal(first.status, 201, first.text);
+    assert.equal(first.headers.get("idempotent-replayed"), null);
+    assert.equal(first.body.idempotency, undefined, "the key stays out of the view");
+    const retry = await post("invoice-42");
+    assert.equal(retry.status, 201);
+    assert.equal(retry.headers.get("idempotent-replayed"), "true");
+    assert.equal(retry.body.id, first.body.id);
+    assert.equal(retry.body.trackingToken, first.body.trackingToken, "no tracking number spent on a retry");
+
+    const reused = await post("invoice-42", { ...body, text: "Please pay twice" });
+    assert.equal(reused.status, 422, reused.text);
+    assert.equal(reused.body.error.code, "IDEMPOTENCY_KEY_REUSED");
+    assert.match(reused.body.error.message, new RegExp(first.body.id));
+
+    const outgoingBlobs = async (): Promise<string[]> => {
+      const names: string[] = [];
+      const container = env.app.services.storage.blobs.getContainerClient(CONTAINERS.rawMessages);
+      for await (const b of container.listBlobsFlat({ prefix: "outgoing/" })) names.push(b.name);
+      return names;
+    };
+    const blobsBefore = await outgoingBlobs();
+    const racing = await Promise.all(Array.from({ length: 6 }, () => post("invoice-43")));
+    assert.deepEqual(racing.map((r) => r.status), [201, 201, 201, 201, 201, 201], racing.map((r) => r.text).join("\n"));
+    const ids = new Set(racing.map((r) => r.body.id as string));
+    assert.equal(ids.size, 1, "six concurrent requests with one key made one email");
+    assert.equal(racing.filter((r) => r.headers.get("idempotent-replayed") === null).length, 1, "exactly one of them created it");
+    const [id] = ids;
+    assert.deepEqual((await outgoingBlobs()).filter((b) => !blobsBefore.includes(b)), [`outgoing/${id}.eml`], "the losers' composed bytes are removed");
+
+    const withoutKey = await Promise.all([env.app.call("POST", "/api/emails", { body }), env.app.call("POST", "/api/emails", { body })]);
+    assert.notEqual(withoutKey[0].body.id, withoutKey[1].body.id, "without a key every POST is a new email");
+
+    const bad = await post("x".repeat(256));
+    assert.equal(bad.status, 400);
+    assert.deepEqual(paths(bad), ["Idempotency-Key"]);
+    const badBoth = await post("", { ...body, to: [] });
+    assert.equal(badBoth.status, 400);
+    assert.deepEqual(paths(badBoth), ["Idempotency-Key", "to"], "one 400 names every bad part of the request");
   });
 
   test("a mailbox not eligible for outgoing is not enqueued, only put on the due index", async () => {

@@ -3,14 +3,18 @@
  * same on every attempt is fixed here, once: the Message-ID, the tracking token, the threading
  * headers and the exact MIME bytes, stored as `outgoing/<id>.eml` before the activity exists.
  * Then the mailbox is put on the due index (the safety net) and, when it may send now, on the queue.
+ *
+ * With an Idempotency-Key, a client that retries after a lost answer gets the email it created
+ * the first time instead of a second one that would be sent too (docs/decisions/0009).
  */
-import { randomUUID } from "node:crypto";
-import { validationFailed, type ErrorDetail } from "../../errors.js";
+import { createHash, randomUUID } from "node:crypto";
+import { AppError, validationFailed, type ErrorDetail } from "../../errors.js";
 import { normalizeSubject, type EmailActivity, type EmailCreate } from "../../domain/email.js";
 import { ineligibility, type Mailbox } from "../../domain/mailbox.js";
 import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Services } from "../../runtime/services.js";
 import type { Stored } from "../../storage/documentTable.js";
+import { emailLookup } from "../../storage/emailStore.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { composeMessage } from "./compose.js";
 import { formatToken, TrackingNumbers } from "./trackingToken.js";
@@ -42,7 +46,30 @@ async function nextToken(services: Services, mailbox: Mailbox, settings: OrgSett
   return formatToken(settings.trackingToken, userNumber, counter);
 }
 
-export async function createOutgoingEmail(services: Services, input: EmailCreate): Promise<Stored<EmailActivity>> {
+export interface CreatedEmail {
+  saved: Stored<EmailActivity>;
+  /** The Idempotency-Key was seen before: `saved` is the email that request created. */
+  replayed: boolean;
+}
+
+type Idempotency = NonNullable<EmailActivity["idempotency"]>;
+
+/** The email an earlier request with this key created, if any; a different request with it is refused. */
+async function earlierWithKey(services: Services, idem: Idempotency): Promise<Stored<EmailActivity> | undefined> {
+  const id = await services.emails.idByUniqueKey(emailLookup.idempotencyKey(idem.key));
+  const earlier = id === undefined ? undefined : await services.emails.get(id);
+  if (earlier && earlier.doc.idempotency?.requestSha256 !== idem.requestSha256) {
+    throw new AppError("IDEMPOTENCY_KEY_REUSED", `This Idempotency-Key created email ${earlier.doc.id} at ${earlier.doc.createdAt} from a different request; use a new key for a new email.`);
+  }
+  return earlier;
+}
+
+export async function createOutgoingEmail(services: Services, input: EmailCreate, idempotencyKey?: string): Promise<CreatedEmail> {
+  // The request as validated (defaults filled), so the same email sent twice hashes the same.
+  const idempotency = idempotencyKey === undefined ? undefined
+    : { key: idempotencyKey, requestSha256: createHash("sha256").update(JSON.stringify(input)).digest("hex") };
+  const replay = idempotency && await earlierWithKey(services, idempotency);
+  if (replay) return { saved: replay, replayed: true };
   const problems: ErrorDetail[] = [];
   const mailbox = (await services.repos.mailboxes.get(input.mailboxId))?.doc;
   checkMailbox(mailbox, problems);
@@ -79,11 +106,20 @@ export async function createOutgoingEmail(services: Services, input: EmailCreate
     attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.content.length })),
     sizeBytes: upload.sizeBytes, sha256: upload.sha256, receivedAt: null, sentAt: null,
     error: null, attempts: 0, nextAttemptAt: null, receivedByMailboxIds: [],
-    rawBlob: upload.blobName, normalizedSubject: normalizeSubject(subject),
+    rawBlob: upload.blobName, normalizedSubject: normalizeSubject(subject), ...(idempotency ? { idempotency } : {}),
   };
-  const saved = await services.emails.create(fitBodies(email));
+  let saved: Stored<EmailActivity>;
+  try {
+    saved = await services.emails.create(fitBodies(email));
+  } catch (err) {
+    // Two requests with one key at once: the index row lets one commit; the other answers with it.
+    const winner = idempotency && err instanceof AppError && err.code === "CONFLICT" ? await earlierWithKey(services, idempotency) : undefined;
+    if (!winner) throw err;
+    await services.raw.delete(upload.blobName).catch(() => undefined);
+    return { saved: winner, replayed: true };
+  }
   await handOff(services, mailbox, settings, now, id);
-  return saved;
+  return { saved, replayed: false };
 }
 
 /**
