@@ -6,6 +6,7 @@ import { enabledMailbox } from "../support/mailboxes.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
 import { TRICKY_MESSAGES } from "../support/pop3-test-helpers.js";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
+import { CONTAINERS } from "../../shared/storage/names.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 const msg = (id: string, extra = "", body = "hello\r\n"): Buffer =>
@@ -113,6 +114,18 @@ describe("incoming sync", () => {
       assert.equal(fromB.length, 1);
       assert.equal(fromA[0].id, fromB[0].id);
       assert.deepEqual(fromA[0].receivedByMailboxIds.sort(), [a.mailboxId, b.mailboxId].sort());
+      // The activity keeps A's bytes; B's copy, referred to by nothing, is not left behind.
+      const blobsOf = async (mailboxId: string): Promise<string[]> => {
+        const names: string[] = [];
+        const container = app.services.storage.blobs.getContainerClient(CONTAINERS.rawMessages);
+        for await (const blob of container.listBlobsFlat({ prefix: `incoming/${mailboxId}/` })) names.push(blob.name);
+        return names;
+      };
+      assert.deepEqual(await blobsOf(b.mailboxId), []);
+      assert.equal((await blobsOf(a.mailboxId)).length, 1);
+      const raw = await app.call("GET", `/api/emails/${fromB[0].id}/raw`);
+      assert.equal(raw.status, 200);
+      assert.equal(raw.text, shared.toString("latin1"));
     } finally {
       await s1.close();
       await s2.close();
