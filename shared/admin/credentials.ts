@@ -3,7 +3,7 @@
  * derived from the owning entity; the entity keeps the user name and that secret name only.
  */
 import type { CredentialsInput } from "../domain/common.js";
-import type { StoredCredentials } from "../domain/profile.js";
+import type { OAuthInput, StoredCredentials, StoredOAuth } from "../domain/profile.js";
 import type { SecretStore } from "../secrets/index.js";
 
 /**
@@ -24,6 +24,23 @@ export async function applyCredentials(
     return { value: { userName: input.userName, secretName }, passwordChanged: true, removeSecret: null };
   }
   return { value: { userName: input.userName, secretName: stored?.secretName ?? null }, passwordChanged: false, removeSecret: null };
+}
+
+/** The same rules for a profile's OAuth client: its secret is write-only too. */
+export async function applyOAuth(
+  secrets: SecretStore,
+  secretName: string,
+  stored: StoredOAuth | null,
+  input: OAuthInput | null | undefined,
+): Promise<{ value: StoredOAuth | null; secretChanged: boolean; removeSecret: string | null }> {
+  if (input === undefined) return { value: stored, secretChanged: false, removeSecret: null };
+  if (input === null) return { value: null, secretChanged: stored?.secretName != null, removeSecret: stored?.secretName ?? null };
+  const { tokenUrl, clientId, scope } = input;
+  if (input.clientSecret !== undefined) {
+    await secrets.set(secretName, input.clientSecret);
+    return { value: { tokenUrl, clientId, scope, secretName }, secretChanged: true, removeSecret: null };
+  }
+  return { value: { tokenUrl, clientId, scope, secretName: stored?.secretName ?? null }, secretChanged: false, removeSecret: null };
 }
 
 /** Deletes secrets that no entity references any more; a failure here only leaves an orphan. */

@@ -8,9 +8,10 @@ import { connectionChanged, defaultPort, type Profile, type ProfileCreate, type 
 import { resetConnectionStatus } from "../domain/mailbox.js";
 import type { Services } from "../runtime/services.js";
 import type { Stored } from "../storage/documentTable.js";
-import { applyCredentials, removeSecrets } from "./credentials.js";
+import { applyCredentials, applyOAuth, removeSecrets } from "./credentials.js";
 
-const secretNames = (id: string): { incoming: string; outgoing: string } => ({ incoming: `prf-${id}-in`, outgoing: `prf-${id}-out` });
+const secretNames = (id: string): { incoming: string; outgoing: string; oauth: string } =>
+  ({ incoming: `prf-${id}-in`, outgoing: `prf-${id}-out`, oauth: `prf-${id}-oauth` });
 
 function endpointWithDefaults<A extends string>(
   direction: "incoming" | "outgoing",
@@ -31,12 +32,21 @@ function endpointWithDefaults<A extends string>(
 
 function crossFieldProblems(p: Profile): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
+  const inToken = p.incoming.authProtocol === "xoauth2";
+  const outToken = p.outgoing.authProtocol === "xoauth2";
   if (p.authenticateUsing === "profileCredentials") {
+    // A direction that logs in with a token needs the user name only.
+    const needsPassword = !inToken || (p.useSameSettingsForOutgoing && !outToken);
     if (!p.credentials) problems.push({ path: "credentials", message: "is required when authenticateUsing is profileCredentials" });
-    else if (!p.credentials.secretName) problems.push({ path: "credentials.password", message: "is required when authenticateUsing is profileCredentials" });
-    if (!p.useSameSettingsForOutgoing && !p.outgoingCredentials?.secretName) {
-      problems.push({ path: "outgoingCredentials", message: "userName and password are required when useSameSettingsForOutgoing is false" });
+    else if (!p.credentials.secretName && needsPassword) problems.push({ path: "credentials.password", message: "is required when authenticateUsing is profileCredentials" });
+    if (!p.useSameSettingsForOutgoing && !(outToken ? p.outgoingCredentials : p.outgoingCredentials?.secretName)) {
+      problems.push({ path: "outgoingCredentials", message: `${outToken ? "userName is" : "userName and password are"} required when useSameSettingsForOutgoing is false` });
     }
+  }
+  if (inToken || outToken) {
+    const why = `when ${inToken ? "incoming" : "outgoing"}.authProtocol is xoauth2`;
+    if (!p.oauth) problems.push({ path: "oauth", message: `is required ${why}` });
+    else if (!p.oauth.secretName) problems.push({ path: "oauth.clientSecret", message: `is required ${why}` });
   }
   return problems;
 }
@@ -45,6 +55,7 @@ async function build(services: Services, id: string, input: ProfilePatch, curren
   const names = secretNames(id);
   const creds = await applyCredentials(services.secrets, names.incoming, current?.credentials ?? null, input.credentials);
   const outCreds = await applyCredentials(services.secrets, names.outgoing, current?.outgoingCredentials ?? null, input.outgoingCredentials);
+  const oauth = await applyOAuth(services.secrets, names.oauth, current?.oauth ?? null, input.oauth);
   const profile: Profile = {
     id,
     createdAt: current?.createdAt ?? now,
@@ -57,6 +68,7 @@ async function build(services: Services, id: string, input: ProfilePatch, curren
     credentials: creds.value,
     useSameSettingsForOutgoing: input.useSameSettingsForOutgoing ?? current?.useSameSettingsForOutgoing ?? true,
     outgoingCredentials: outCreds.value,
+    oauth: oauth.value,
     allowUntrustedCertificates: input.allowUntrustedCertificates ?? current?.allowUntrustedCertificates ?? false,
     allowCredentialsOverInsecureChannels: input.allowCredentialsOverInsecureChannels ?? current?.allowCredentialsOverInsecureChannels ?? false,
     processEmailFrom: input.processEmailFrom === undefined ? current?.processEmailFrom ?? null : input.processEmailFrom,
@@ -65,7 +77,11 @@ async function build(services: Services, id: string, input: ProfilePatch, curren
   };
   const problems = crossFieldProblems(profile);
   if (problems.length > 0) throw validationFailed(problems);
-  return { profile, passwordChanged: creds.passwordChanged || outCreds.passwordChanged, removed: [creds.removeSecret, outCreds.removeSecret] };
+  return {
+    profile,
+    passwordChanged: creds.passwordChanged || outCreds.passwordChanged || oauth.secretChanged,
+    removed: [creds.removeSecret, outCreds.removeSecret, oauth.removeSecret],
+  };
 }
 
 export async function createProfile(services: Services, input: ProfileCreate): Promise<Stored<Profile>> {
@@ -74,7 +90,7 @@ export async function createProfile(services: Services, input: ProfileCreate): P
   try {
     return await services.repos.profiles.create(profile);
   } catch (err) {
-    await removeSecrets(services.secrets, [profile.credentials?.secretName, profile.outgoingCredentials?.secretName]);
+    await removeSecrets(services.secrets, [profile.credentials?.secretName, profile.outgoingCredentials?.secretName, profile.oauth?.secretName]);
     throw err;
   }
 }
@@ -113,5 +129,5 @@ export async function deleteProfile(services: Services, id: string, ifMatch: str
     throw conflict(`Profile "${doc.name}" is the org's default profile; choose another default in /api/settings first.`);
   }
   await services.repos.profiles.delete(doc, ifMatch);
-  await removeSecrets(services.secrets, [doc.credentials?.secretName, doc.outgoingCredentials?.secretName]);
+  await removeSecrets(services.secrets, [doc.credentials?.secretName, doc.outgoingCredentials?.secretName, doc.oauth?.secretName]);
 }

@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 /** No CR/LF anywhere: these values end up in protocol lines and headers. */
-const noLineBreaks = (s: string): boolean => !/[\r\n]/.test(s);
+export const noLineBreaks = (s: string): boolean => !/[\r\n]/.test(s);
 
 export const emailAddress = z
   .string()

@@ -4,17 +4,45 @@
  * PATCH can tell "not sent" from "sent as the default".
  */
 import { z } from "zod";
-import { credentialsInput, credentialsView, entityMeta, hostName, isoTimestamp, port } from "./common.js";
+import { credentialsInput, credentialsView, entityMeta, hostName, isoTimestamp, noLineBreaks, port } from "./common.js";
 
-export const incomingAuth = z.enum(["auto", "user", "apop", "saslPlain"]);
-export const outgoingAuth = z.enum(["auto", "plain", "login"]);
+/** `xoauth2`: an OAuth 2.0 token from the profile's `oauth` client instead of a password (never chosen by `auto`). */
+export const incomingAuth = z.enum(["auto", "user", "apop", "saslPlain", "xoauth2"]);
+export const outgoingAuth = z.enum(["auto", "plain", "login", "xoauth2"]);
 export const authenticateUsing = z.enum(["mailboxCredentials", "profileCredentials"]);
 
 const endpointFields = { port: port.optional(), useSsl: z.boolean().optional() };
 const incomingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: incomingAuth.optional() });
 const outgoingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: outgoingAuth.optional() });
 
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+/** The client secret goes to this URL: https only, but for a token server on loopback (tests, development). */
+const tokenUrl = z.url().max(2048).refine((u) => {
+  const url = new URL(u);
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
+}, "must be an https URL (http only on localhost)");
+
+/** The OAuth 2.0 client (client credentials grant) whose tokens log in where a direction uses `xoauth2`. */
+export const oauthInput = z.strictObject({
+  tokenUrl,
+  clientId: z.string().trim().min(1).max(256).refine(noLineBreaks, "must not contain line breaks"),
+  /** Write-only, like passwords; omitted on a change, the stored one is kept. */
+  clientSecret: z.string().min(1).max(4096).refine(noLineBreaks, "must not contain line breaks").optional(),
+  scope: z.string().trim().min(1).max(1000).refine(noLineBreaks, "must not contain line breaks"),
+});
+export type OAuthInput = z.infer<typeof oauthInput>;
+
+export interface StoredOAuth {
+  tokenUrl: string;
+  clientId: string;
+  scope: string;
+  secretName: string | null;
+}
+
+export const oauthView = z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string(), hasClientSecret: z.boolean() });
+
 const profileFields = {
+  oauth: oauthInput.nullable().optional(),
   description: z.string().max(2000).optional(),
   authenticateUsing: authenticateUsing.optional(),
   credentials: credentialsInput.nullable().optional(),
@@ -63,6 +91,8 @@ export interface Profile {
   credentials: StoredCredentials | null;
   useSameSettingsForOutgoing: boolean;
   outgoingCredentials: StoredCredentials | null;
+  /** Absent on profiles stored before OAuth existed: read as null. */
+  oauth?: StoredOAuth | null;
   allowUntrustedCertificates: boolean;
   allowCredentialsOverInsecureChannels: boolean;
   processEmailFrom: string | null;
@@ -87,6 +117,7 @@ export const profileView = z.object({
   credentials: credentialsView.nullable(),
   useSameSettingsForOutgoing: z.boolean(),
   outgoingCredentials: credentialsView.nullable(),
+  oauth: oauthView.nullable(),
   allowUntrustedCertificates: z.boolean(),
   allowCredentialsOverInsecureChannels: z.boolean(),
   processEmailFrom: z.string().nullable(),
@@ -99,14 +130,18 @@ export const viewCredentials = (c: StoredCredentials | null): { userName: string
   c ? { userName: c.userName, hasPassword: c.secretName !== null } : null;
 
 export function toProfileView(p: Profile, etag: string): ProfileView {
-  return { ...p, etag, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials) };
+  const { secretName, ...oauth } = p.oauth ?? { secretName: null };
+  return {
+    ...p, etag, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials),
+    oauth: p.oauth ? { ...(oauth as Omit<StoredOAuth, "secretName">), hasClientSecret: secretName !== null } : null,
+  };
 }
 
 /** Fields whose change means mailboxes must pass Test & Enable again (API.md). */
 export function connectionChanged(before: Profile, after: Profile): boolean {
   const pick = (p: Profile): unknown => [
     p.incoming, p.outgoing, p.authenticateUsing, p.credentials, p.useSameSettingsForOutgoing,
-    p.outgoingCredentials, p.allowUntrustedCertificates, p.allowCredentialsOverInsecureChannels,
+    p.outgoingCredentials, p.oauth ?? null, p.allowUntrustedCertificates, p.allowCredentialsOverInsecureChannels,
   ];
   return JSON.stringify(pick(before)) !== JSON.stringify(pick(after));
 }

@@ -39,7 +39,7 @@ async function attempt(run: () => Promise<void>): Promise<DirectionResult> {
 
 export async function testConnections(services: Services, profile: Profile, mailbox: Mailbox, opts: ConnectionTestOptions = {}): Promise<ConnectionTestResult> {
   const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async () => {
-    const creds = await credentialsFor(services, profile, mailbox, "incoming");
+    const creds = await credentialsFor(services, profile, mailbox, "incoming", { fresh: true });
     const session = await Pop3Session.connect({
       ...pop3OptionsOf(profile, creds), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, ...opts.pop3,
     });
@@ -51,7 +51,7 @@ export async function testConnections(services: Services, profile: Profile, mail
     }
   });
   const outgoing: DirectionResult = !testsOutgoing(mailbox) ? { tested: false } : await attempt(async () => {
-    const creds = await credentialsFor(services, profile, mailbox, "outgoing");
+    const creds = await credentialsFor(services, profile, mailbox, "outgoing", { fresh: true });
     const session = await openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, ...opts.smtp });
     session.quit();
   });

@@ -14,7 +14,8 @@
  * password or SASL response) and the server's reply line. Without useSsl the client upgrades with
  * STLS whenever offered, and sends no credentials in clear unless
  * allowCredentialsOverInsecureChannels is set (else TLS_REQUIRED). RETR bodies are streamed with
- * backpressure: memory stays bounded whatever the message size.
+ * backpressure: memory stays bounded whatever the message size. OAuth accounts (Gmail,
+ * Microsoft 365) log in with `authProtocol: "xoauth2"` and an `accessToken`; `auto` never picks it.
  */
 export { Pop3Session } from "./session.js";
 export type { Pop3AuthProtocol, Pop3ConnectOptions } from "./options.js";

@@ -1,6 +1,8 @@
 /**
- * @module Connection options of the POP3 client and their defaults.
+ * @module Connection options of the POP3 client and their defaults. Options that cannot work
+ * (xoauth2 without a token) are refused here, before a socket is even opened.
  */
+import { AppError } from "../errors.js";
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_GREETING_TIMEOUT_MS,
@@ -16,8 +18,11 @@ import {
  *    never puts the password itself on the wire (RFC 1939 §7), then SASL PLAIN, then USER/PASS.
  * APOP is last under TLS because it needs MD5 and a server-side plaintext password, and many
  * servers that print a timestamp do not accept APOP for every account.
+ * `xoauth2` (SASL XOAUTH2 with an OAuth 2.0 access token, as Google and Microsoft 365 use) is
+ * only ever used when asked for by name: `auto` never picks it, since it needs a token the caller
+ * must supply, and a password account on such a server must keep logging in with its password.
  */
-export type Pop3AuthProtocol = "auto" | "user" | "apop" | "saslPlain";
+export type Pop3AuthProtocol = "auto" | "user" | "apop" | "saslPlain" | "xoauth2";
 
 export interface Pop3ConnectOptions {
   host: string;
@@ -26,7 +31,10 @@ export interface Pop3ConnectOptions {
   useSsl: boolean;
   authProtocol?: Pop3AuthProtocol;
   userName: string;
+  /** Not used by xoauth2 (may then be ""). */
   password: string;
+  /** OAuth 2.0 bearer token for authProtocol "xoauth2" (required then, ignored otherwise). */
+  accessToken?: string;
   /** Skip certificate verification (chain, expiry and host name). */
   allowUntrustedCertificates?: boolean;
   /** Extra trusted CA certificates (PEM), e.g. a test CA. */
@@ -40,9 +48,19 @@ export interface Pop3ConnectOptions {
   maxMessageBytes?: number;
 }
 
-export type ResolvedPop3Options = Required<Omit<Pop3ConnectOptions, "ca">> & Pick<Pop3ConnectOptions, "ca">;
+type OptionalOptions = "ca" | "accessToken";
+export type ResolvedPop3Options = Required<Omit<Pop3ConnectOptions, OptionalOptions>> & Pick<Pop3ConnectOptions, OptionalOptions>;
+
+/** The token xoauth2 logs in with; CREDENTIALS_MISSING when there is none to send. */
+export function requireAccessToken(o: Pick<Pop3ConnectOptions, "accessToken">): string {
+  if (o.accessToken === undefined || o.accessToken === "") {
+    throw new AppError("CREDENTIALS_MISSING", "POP3 login with XOAUTH2 needs an OAuth 2.0 access token, and none was given.");
+  }
+  return o.accessToken;
+}
 
 export function resolveOptions(o: Pop3ConnectOptions): ResolvedPop3Options {
+  if (o.authProtocol === "xoauth2") requireAccessToken(o);
   return {
     ...o,
     authProtocol: o.authProtocol ?? "auto",

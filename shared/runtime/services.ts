@@ -23,6 +23,7 @@ import { createQueueSender, type QueueSender } from "./queueSender.js";
 import type { DocumentTable } from "../storage/documentTable.js";
 import type { EmailActivity } from "../domain/email.js";
 import { createLogger, type Logger } from "./logger.js";
+import { OAuthTokenSource } from "../oauth/tokenSource.js";
 
 export interface Services {
   appSettings: AppSettings;
@@ -38,6 +39,8 @@ export interface Services {
   due: DueIndex;
   queue: QueueSender;
   secrets: SecretStore;
+  /** Access tokens for profiles that log in with XOAUTH2, cached per client. */
+  oauth: OAuthTokenSource;
   clock: Clock;
   log: Logger;
 }
@@ -67,6 +70,7 @@ export async function createServices(appSettings: AppSettings, overrides: Servic
     due: new DueIndex(storage.table(TABLES.coordination)),
     queue: createQueueSender(storage.queues),
     secrets: overrides.secrets ?? createSecretStore(appSettings, storage),
+    oauth: new OAuthTokenSource(clock),
     clock,
     log: overrides.log ?? createLogger({ level: appSettings.LOG_LEVEL }),
   };

@@ -5,7 +5,7 @@
 import type { ErrorCode } from "../errors.js";
 
 const ADVICE: Partial<Record<ErrorCode, string>> = {
-  AUTH_FAILED: "Check the user name and password of the mailbox (or of the profile when it holds the credentials), then run Test & Enable.",
+  AUTH_FAILED: "Check the user name and password of the mailbox (or of the profile when it holds the credentials; for XOAUTH2, the profile's OAuth client, its secret and the app's mailbox permissions), then run Test & Enable.",
   AUTH_MECHANISM_UNSUPPORTED: "Choose an authentication protocol the server supports in the profile, then run Test & Enable.",
   CREDENTIALS_MISSING: "Set credentials on the mailbox (or on the profile when it authenticates with profile credentials), then run Test & Enable.",
   TLS_CERTIFICATE_UNTRUSTED: "Renew or fix the server's certificate (or, for a test server only, allow untrusted certificates in the profile), then run Test & Enable.",

@@ -2,6 +2,8 @@
  * @module Which credentials a connection uses: the mailbox's or the profile's (authenticateUsing),
  * and for outgoing the profile's separate outgoing credentials when it does not use the same
  * settings for both directions. Passwords come from the secret store only at connect time.
+ * A direction that logs in with XOAUTH2 gets an access token for the profile's OAuth client instead;
+ * the user name is the credentials' when set, else the mailbox address (Microsoft 365 app access).
  */
 import { AppError, isAppError } from "../errors.js";
 import type { Direction, Mailbox } from "../domain/mailbox.js";
@@ -11,7 +13,9 @@ import type { Pop3ConnectOptions } from "../pop3/index.js";
 
 export interface LoginCredentials {
   userName: string;
+  /** Empty when the direction logs in with a token. */
   password: string;
+  accessToken?: string;
 }
 
 export function storedCredentialsFor(profile: Profile, mailbox: Mailbox, direction: Direction): StoredCredentials | null {
@@ -19,16 +23,36 @@ export function storedCredentialsFor(profile: Profile, mailbox: Mailbox, directi
   return profile.authenticateUsing === "profileCredentials" ? profile.credentials : mailbox.credentials;
 }
 
-export async function credentialsFor(services: Services, profile: Profile, mailbox: Mailbox, direction: Direction): Promise<LoginCredentials> {
+const usesOAuth = (profile: Profile, direction: Direction): boolean =>
+  (direction === "incoming" ? profile.incoming.authProtocol : profile.outgoing.authProtocol) === "xoauth2";
+
+/** `fresh`: a token got now rather than a cached one (Test & Enable proves the client works today). */
+export async function credentialsFor(
+  services: Services, profile: Profile, mailbox: Mailbox, direction: Direction, opts: { fresh?: boolean } = {},
+): Promise<LoginCredentials> {
   const stored = storedCredentialsFor(profile, mailbox, direction);
+  if (usesOAuth(profile, direction)) {
+    return { userName: stored?.userName ?? mailbox.emailAddress, password: "", accessToken: await accessTokenFor(services, profile, opts.fresh ?? false) };
+  }
   const owner = profile.authenticateUsing === "profileCredentials" ? `profile "${profile.name}"` : `mailbox ${mailbox.emailAddress}`;
   if (!stored?.secretName) throw new AppError("CREDENTIALS_MISSING", `No ${direction} password is set for ${owner}.`);
+  return { userName: stored.userName, password: await readSecret(services, stored.secretName) };
+}
+
+async function readSecret(services: Services, name: string): Promise<string> {
   try {
-    return { userName: stored.userName, password: await services.secrets.get(stored.secretName) };
+    return await services.secrets.get(name);
   } catch (err) {
     if (isAppError(err)) throw err;
     throw new AppError("SECRET_STORE_UNAVAILABLE", "The secret store could not be read.", { cause: err });
   }
+}
+
+async function accessTokenFor(services: Services, profile: Profile, fresh: boolean): Promise<string> {
+  const oauth = profile.oauth;
+  if (!oauth?.secretName) throw new AppError("CREDENTIALS_MISSING", `Profile "${profile.name}" logs in with XOAUTH2 but has no OAuth client secret.`);
+  const client = { tokenUrl: oauth.tokenUrl, clientId: oauth.clientId, scope: oauth.scope, clientSecret: await readSecret(services, oauth.secretName) };
+  return services.oauth.token(client, { fresh });
 }
 
 /** The POP3 connection a profile describes, logged in as `creds` (the twin of smtpEndpointOf). */
@@ -36,6 +60,7 @@ export function pop3OptionsOf(profile: Profile, creds: LoginCredentials): Pop3Co
   return {
     host: profile.incoming.host, port: profile.incoming.port, useSsl: profile.incoming.useSsl,
     authProtocol: profile.incoming.authProtocol, userName: creds.userName, password: creds.password,
+    ...(creds.accessToken !== undefined ? { accessToken: creds.accessToken } : {}),
     allowUntrustedCertificates: profile.allowUntrustedCertificates,
     allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
   };

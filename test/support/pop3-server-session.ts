@@ -1,6 +1,8 @@
 /**
  * @module One connection to the test POP3 server: a small RFC 1939/2449/2595/5034 state machine
  * that answers in order (real servers handle a pipeline the same way) and can misbehave on cue.
+ * SASL XOAUTH2 answers a bad token the way Gmail and Microsoft 365 do: a "+ " challenge with a
+ * base64 JSON error, then "-ERR" once the client has acknowledged it with an empty line.
  */
 import { createHash } from "node:crypto";
 import type net from "node:net";
@@ -26,7 +28,8 @@ export class TestServerSession {
   private stalled: boolean;
   private loggedIn = false;
   private pendingUser: string | undefined;
-  private saslPending = false;
+  /** The SASL exchange awaiting a client line: a mechanism's response, or the XOAUTH2 error ack. */
+  private saslPending: "PLAIN" | "XOAUTH2" | "XOAUTH2-ERROR" | undefined;
   /** Message numbers are fixed for the session (RFC 1939 §5); index = msgNo - 1. */
   private snapshot: StoredMessage[] = [];
   private readonly deleted = new Set<number>();
@@ -85,7 +88,7 @@ export class TestServerSession {
   }
 
   private async handle(line: string): Promise<void> {
-    if (this.saslPending) return this.saslResponse(line);
+    if (this.saslPending !== undefined) return this.saslResponse(line);
     const [word = "", ...args] = line.split(" ");
     const verb = word.toUpperCase();
     if (verb === this.o.stallOn) {
@@ -118,11 +121,14 @@ export class TestServerSession {
         const digest = createHash("md5").update(o.apopTimestamp + o.password).digest("hex");
         return this.login(args[0] === o.userName && args[1] === digest, verb);
       }
-      case "AUTH":
-        if (!o.saslPlain || args[0]?.toUpperCase() !== "PLAIN") return this.reply("-ERR Unsupported mechanism", verb);
+      case "AUTH": {
+        const mechanism = args[0]?.toUpperCase();
+        if (mechanism !== "PLAIN" && mechanism !== "XOAUTH2") return this.reply("-ERR Unsupported mechanism", verb);
+        if (!this.saslOffers().includes(mechanism)) return this.reply("-ERR Unsupported mechanism", verb);
+        this.saslPending = mechanism;
         if (args[1] !== undefined) return this.saslResponse(args[1]);
-        this.saslPending = true;
         return this.reply("+ ", verb);
+      }
       case "QUIT":
         await this.reply("+OK Bye", verb);
         this.socket.end();
@@ -133,11 +139,27 @@ export class TestServerSession {
   }
 
   private saslResponse(blob: string): Promise<void> {
-    this.saslPending = false;
+    const mechanism = this.saslPending;
+    this.saslPending = undefined;
     if (!this.secure) this.server.stats.credentialsInClear = true;
+    // Whatever acknowledges the XOAUTH2 error challenge (an empty line is expected), login failed.
+    if (mechanism === "XOAUTH2-ERROR") return this.login(false, "AUTH");
     if (blob === "*") return this.reply("-ERR Cancelled", "AUTH");
+    if (mechanism === "XOAUTH2") return this.xoauth2(blob);
     const expected = Buffer.from(`\0${this.o.userName}\0${this.o.password}`).toString("base64");
     return this.login(blob === expected, "AUTH");
+  }
+
+  private xoauth2(blob: string): Promise<void> {
+    const expected = Buffer.from(`user=${this.o.userName}\x01auth=Bearer ${this.o.accessToken}\x01\x01`).toString("base64");
+    if (blob === expected || this.o.loginError !== undefined) return this.login(blob === expected, "AUTH");
+    this.saslPending = "XOAUTH2-ERROR";
+    const error = Buffer.from(JSON.stringify({ status: "401", schemes: "bearer" })).toString("base64");
+    return this.reply(`+ ${error}`, "AUTH");
+  }
+
+  private saslOffers(): string[] {
+    return [...(this.o.saslPlain ? ["PLAIN"] : []), ...(this.o.accessToken !== undefined ? ["XOAUTH2"] : [])];
   }
 
   private login(ok: boolean, verb: string): Promise<void> {
@@ -152,7 +174,8 @@ export class TestServerSession {
     const o = this.o;
     const caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE"];
     if (o.user) caps.push("USER");
-    if (o.saslPlain) caps.push("SASL PLAIN");
+    const sasl = this.saslOffers();
+    if (sasl.length > 0) caps.push(`SASL ${sasl.join(" ")}`);
     if (o.stls && !this.secure) caps.push("STLS");
     if (o.pipelining) caps.push("PIPELINING");
     return caps;

@@ -44,6 +44,8 @@ export interface Pop3TestServerOptions {
   user: boolean;
   /** Offer SASL PLAIN (RFC 5034). */
   saslPlain: boolean;
+  /** Offer SASL XOAUTH2 and accept this bearer token for userName; undefined = not offered. */
+  accessToken: string | undefined;
   /** Put apopTimestamp in the greeting and accept APOP. */
   apop: boolean;
   apopTimestamp: string;
@@ -90,6 +92,7 @@ const DEFAULTS: Pop3TestServerOptions = {
   stls: false,
   user: true,
   saslPlain: false,
+  accessToken: undefined,
   apop: false,
   apopTimestamp: "<1896.697170952@dbc.mtview.ca.us>",
   implicitTls: false,
@@ -133,11 +136,12 @@ export class Pop3TestServer {
     return address.port;
   }
 
-  /** Options that connect a client to this server, trusting the test CA. */
+  /** Options that connect a client to this server, trusting the test CA (and with its token, if any). */
   clientOptions(overrides: Partial<Pop3ConnectOptions> = {}): Pop3ConnectOptions {
+    const { accessToken } = this.options;
     return {
       host: "127.0.0.1", port: this.port, useSsl: this.options.implicitTls, ca: TEST_CA,
-      userName: this.options.userName, password: this.options.password, ...overrides,
+      userName: this.options.userName, password: this.options.password, ...(accessToken === undefined ? {} : { accessToken }), ...overrides,
     };
   }
 
