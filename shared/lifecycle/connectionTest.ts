@@ -11,7 +11,7 @@ import { toAppError, type AppError } from "../errors.js";
 import type { Mailbox } from "../domain/mailbox.js";
 import type { Profile } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
-import { credentialsFor, pop3OptionsOf } from "../sync/connectionCredentials.js";
+import { logIn, pop3OptionsOf } from "../sync/connectionCredentials.js";
 
 export type DirectionResult = { tested: false } | { tested: true; error: AppError | null };
 
@@ -39,10 +39,9 @@ async function attempt(run: () => Promise<void>): Promise<DirectionResult> {
 
 export async function testConnections(services: Services, profile: Profile, mailbox: Mailbox, opts: ConnectionTestOptions = {}): Promise<ConnectionTestResult> {
   const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async () => {
-    const creds = await credentialsFor(services, profile, mailbox, "incoming", { fresh: true });
-    const session = await Pop3Session.connect({
+    const session = await logIn(services, profile, mailbox, "incoming", (creds) => Pop3Session.connect({
       ...pop3OptionsOf(profile, creds), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, ...opts.pop3,
-    });
+    }), { fresh: true });
     try {
       await session.stat();
     } finally {
@@ -51,8 +50,9 @@ export async function testConnections(services: Services, profile: Profile, mail
     }
   });
   const outgoing: DirectionResult = !testsOutgoing(mailbox) ? { tested: false } : await attempt(async () => {
-    const creds = await credentialsFor(services, profile, mailbox, "outgoing", { fresh: true });
-    const session = await openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, ...opts.smtp });
+    const session = await logIn(services, profile, mailbox, "outgoing",
+      (creds) => openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, ...opts.smtp }),
+      { fresh: true });
     session.quit();
   });
   return { incoming, outgoing };

@@ -35,6 +35,13 @@ const TIMEOUT_MS = 30_000;
 const FRESH_MS = 60_000;
 const MAX_DESCRIPTION = 300;
 
+export interface TokenOptions {
+  /** Got within the last minute. */
+  fresh?: boolean;
+  /** A token a mail server refused: never handed out again, a new one is requested. */
+  rejected?: string;
+}
+
 type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export class OAuthTokenSource {
@@ -44,14 +51,15 @@ export class OAuthTokenSource {
   constructor(private readonly clock: Clock, private readonly fetchImpl: FetchLike = fetch) {}
 
   /**
-   * A bearer token for `client`. `fresh` asks for one got within the last minute: Test & Enable
-   * proves the client works now, and a token the server stopped accepting is replaced.
+   * A bearer token for `client`. `fresh` asks for one got within the last minute (Test & Enable
+   * proves the client works now); `rejected` replaces a token a mail server refused.
    */
-  async token(client: OAuthClient, opts: { fresh?: boolean } = {}): Promise<string> {
+  async token(client: OAuthClient, opts: TokenOptions = {}): Promise<string> {
     const key = cacheKey(client);
     const cached = this.cache.get(key);
     const now = this.clock.now().getTime();
-    if (cached && cached.usableUntil > now && (!opts.fresh || cached.obtainedAt >= now - FRESH_MS)) return cached.accessToken;
+    const usable = cached && cached.usableUntil > now && cached.accessToken !== opts.rejected;
+    if (usable && (!opts.fresh || cached.obtainedAt >= now - FRESH_MS)) return cached.accessToken;
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = this.request(client).finally(() => this.inFlight.delete(key));

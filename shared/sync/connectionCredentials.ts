@@ -5,11 +5,12 @@
  * A direction that logs in with XOAUTH2 gets an access token for the profile's OAuth client instead;
  * the user name is the credentials' when set, else the mailbox address (Microsoft 365 app access).
  */
-import { AppError, isAppError } from "../errors.js";
+import { AppError, isAppError, toAppError } from "../errors.js";
 import type { Direction, Mailbox } from "../domain/mailbox.js";
 import type { Profile, StoredCredentials } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
 import type { Pop3ConnectOptions } from "../pop3/index.js";
+import type { TokenOptions } from "../oauth/tokenSource.js";
 
 export interface LoginCredentials {
   userName: string;
@@ -26,13 +27,13 @@ export function storedCredentialsFor(profile: Profile, mailbox: Mailbox, directi
 const usesOAuth = (profile: Profile, direction: Direction): boolean =>
   (direction === "incoming" ? profile.incoming.authProtocol : profile.outgoing.authProtocol) === "xoauth2";
 
-/** `fresh`: a token got now rather than a cached one (Test & Enable proves the client works today). */
+/** `opts` choose the OAuth token for a direction that logs in with XOAUTH2 (see TokenOptions). */
 export async function credentialsFor(
-  services: Services, profile: Profile, mailbox: Mailbox, direction: Direction, opts: { fresh?: boolean } = {},
+  services: Services, profile: Profile, mailbox: Mailbox, direction: Direction, opts: TokenOptions = {},
 ): Promise<LoginCredentials> {
   const stored = storedCredentialsFor(profile, mailbox, direction);
   if (usesOAuth(profile, direction)) {
-    return { userName: stored?.userName ?? mailbox.emailAddress, password: "", accessToken: await accessTokenFor(services, profile, opts.fresh ?? false) };
+    return { userName: stored?.userName ?? mailbox.emailAddress, password: "", accessToken: await accessTokenFor(services, profile, opts) };
   }
   const owner = profile.authenticateUsing === "profileCredentials" ? `profile "${profile.name}"` : `mailbox ${mailbox.emailAddress}`;
   if (!stored?.secretName) throw new AppError("CREDENTIALS_MISSING", `No ${direction} password is set for ${owner}.`);
@@ -48,11 +49,32 @@ async function readSecret(services: Services, name: string): Promise<string> {
   }
 }
 
-async function accessTokenFor(services: Services, profile: Profile, fresh: boolean): Promise<string> {
+/**
+ * Logs in with the direction's credentials. When the server refuses an OAuth token (revoked, or
+ * issued before a permission change) while it is still cached, it tries once more with a new one:
+ * one stale token must not disable every mailbox of the profile.
+ */
+export async function logIn<T>(
+  services: Services, profile: Profile, mailbox: Mailbox, direction: Direction,
+  login: (creds: LoginCredentials) => Promise<T>,
+  opts: { fresh?: boolean } = {},
+): Promise<T> {
+  const creds = await credentialsFor(services, profile, mailbox, direction, { fresh: opts.fresh ?? false });
+  try {
+    return await login(creds);
+  } catch (err) {
+    const refused = creds.accessToken !== undefined && toAppError(err).code === "AUTH_FAILED";
+    if (!refused) throw err;
+    services.log.info("OAuth token refused; retrying with a new one", { mailboxId: mailbox.id, profileId: profile.id, direction });
+    return login(await credentialsFor(services, profile, mailbox, direction, { rejected: creds.accessToken }));
+  }
+}
+
+async function accessTokenFor(services: Services, profile: Profile, opts: TokenOptions): Promise<string> {
   const oauth = profile.oauth;
   if (!oauth?.secretName) throw new AppError("CREDENTIALS_MISSING", `Profile "${profile.name}" logs in with XOAUTH2 but has no OAuth client secret.`);
   const client = { tokenUrl: oauth.tokenUrl, clientId: oauth.clientId, scope: oauth.scope, clientSecret: await readSecret(services, oauth.secretName) };
-  return services.oauth.token(client, { fresh });
+  return services.oauth.token(client, opts);
 }
 
 /** The POP3 connection a profile describes, logged in as `creds` (the twin of smtpEndpointOf). */

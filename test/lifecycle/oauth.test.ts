@@ -21,6 +21,8 @@ let pop3: Pop3TestServer;
 let smtp: SMTPServer;
 let smtpPort = 0;
 const delivered: string[] = [];
+/** The token the SMTP server accepts (the POP3 server's is pop3.options.accessToken). */
+let smtpToken = TOKEN;
 
 before(async () => {
   app = await startTestApp();
@@ -33,7 +35,7 @@ before(async () => {
   smtp = new SMTPServer({
     authMethods: ["XOAUTH2"], allowInsecureAuth: true, disabledCommands: ["STARTTLS"], logger: false,
     onAuth(auth, _session, cb) {
-      if (auth.method === "XOAUTH2" && auth.username === ADDRESS && auth.accessToken === TOKEN) return cb(null, { user: ADDRESS });
+      if (auth.method === "XOAUTH2" && auth.username === ADDRESS && auth.accessToken === smtpToken) return cb(null, { user: ADDRESS });
       // What Gmail and Microsoft 365 answer to a bad token: a 334 challenge with a JSON status, then 535.
       return cb(null, { data: { status: "401", schemes: "bearer" } });
     },
@@ -150,5 +152,38 @@ test("a token the mail server refuses is AUTH_FAILED on both protocols", async (
     assert.doesNotMatch(JSON.stringify(job), /a-token-the-servers/);
   } finally {
     tokens.fixedToken = TOKEN;
+  }
+});
+
+test("a cached token the servers stop accepting is replaced once, and the mailbox carries on", async () => {
+  const profile = await app.call("POST", "/api/profiles", { body: oauthProfile("OAuth rotation") });
+  const mailbox = await app.call("POST", "/api/mailboxes", {
+    body: {
+      owner: { type: "queue", id: "q-oauth-rotation" }, emailAddress: "rotation@contoso.test", profileId: profile.body.id,
+      credentials: { userName: ADDRESS }, incomingFilter: "all",
+    },
+  });
+  assert.equal(mailbox.status, 201, mailbox.text);
+  const id: string = mailbox.body.id;
+  assert.equal((await testAndEnable(id)).results[0].error, null);
+  await app.call("POST", `/api/mailboxes/${id}/approve`, { key: MASTER_KEY });
+
+  // The tenant revokes the app's tokens: the servers accept only tokens issued from now on.
+  const rotate = (token: string): void => { tokens.fixedToken = token; pop3.options.accessToken = token; smtpToken = token; };
+  try {
+    rotate(`${TOKEN}-rotated-1`);
+    const before = tokens.requests;
+    const polled = await pollMailbox(app.services, id);
+    assert.equal(polled.status, "done", JSON.stringify(polled));
+    assert.equal(tokens.requests - before, 1, "the refused token was replaced by one new request");
+    rotate(`${TOKEN}-rotated-2`);
+    const queued = await app.call("POST", "/api/emails", { body: { mailboxId: id, to: ["bob@fabrikam.test"], subject: "after rotation", text: "ok" } });
+    await sendMailbox(app.services, id);
+    assert.equal((await app.call("GET", `/api/emails/${queued.body.id}`)).body.status, "sent");
+    const m = (await app.call("GET", `/api/mailboxes/${id}`)).body;
+    assert.deepEqual([m.incomingStatus, m.outgoingStatus, m.enabledForIncoming, m.enabledForOutgoing, m.transientFailureCount, m.lastError],
+      ["success", "success", true, true, 0, null]);
+  } finally {
+    rotate(TOKEN);
   }
 });

@@ -14,7 +14,7 @@ import { ineligibility } from "../../domain/mailbox.js";
 import type { Services } from "../../runtime/services.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
-import { credentialsFor, pop3OptionsOf } from "../connectionCredentials.js";
+import { logIn, pop3OptionsOf } from "../connectionCredentials.js";
 import { recordFailure, recordSuccess, type StatsDelta } from "../mailboxOutcome.js";
 import { IncomingCheckpoint, type Marker } from "./checkpoint.js";
 import { processMessage } from "./processMessage.js";
@@ -63,8 +63,8 @@ export async function pollMailbox(services: Services, mailboxId: string, options
   let session: Pop3Session | undefined;
   let fetched = 0;
   try {
-    const creds = await credentialsFor(services, profile, mailbox, "incoming");
-    session = await Pop3Session.connect({ ...pop3OptionsOf(profile, creds), ...options.connectOverrides });
+    session = await logIn(services, profile, mailbox, "incoming",
+      (creds) => Pop3Session.connect({ ...pop3OptionsOf(profile, creds), ...options.connectOverrides }));
     const listing = await session.uidl();
     const seen = await checkpoint.loadSeen(mailboxId);
     const done = new Map<number, Marker>(); // msgNo → marker, for DELE

@@ -13,7 +13,7 @@ import { openSmtpSession, type SmtpSession } from "../../smtp/session.js";
 import { classifySmtpError } from "../../smtp/classify.js";
 import { smtpEndpointOf, type SmtpClientOptions } from "../../smtp/options.js";
 import { recordFailure, recordSuccess, addMailboxStats, type StatsDelta } from "../mailboxOutcome.js";
-import { credentialsFor } from "../connectionCredentials.js";
+import { logIn } from "../connectionCredentials.js";
 import { isDue, listUnfinished, rescheduleMailbox } from "./pending.js";
 import { settleUnknownOutcomes } from "./unknownOutcome.js";
 import { sendOne } from "./sendOne.js";
@@ -70,8 +70,8 @@ export async function sendMailbox(services: Services, mailboxId: string, options
     try {
       let session: SmtpSession;
       try {
-        const credentials = await credentialsFor(services, profile, mailbox, "outgoing");
-        session = await openSmtpSession(smtpEndpointOf(profile), credentials, options.smtp);
+        session = await logIn(services, profile, mailbox, "outgoing",
+          (credentials) => openSmtpSession(smtpEndpointOf(profile), credentials, options.smtp));
       } catch (err) {
         await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), delta);
         return "connectionFailed";
