@@ -17,6 +17,7 @@ export const emailSendRoutes = [
         "(header Idempotent-Replayed: true) instead of creating and sending a second one; the same key with a different body is 422.",
     }],
     success: { status: 201, schema: emailView },
+    errors: [{ status: 422, description: "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key created another email from a different request" }],
     handle: async ({ services, body, headers }) => {
       const { saved, replayed } = await createOutgoingEmail(services, body, headers["Idempotency-Key"]);
       return entity(201, toEmailView(saved.doc, saved.etag), replayed ? { "idempotent-replayed": "true" } : {});

@@ -42,6 +42,7 @@ const errorResponses = (spec: AnyRouteSpec): Record<string, unknown> => {
     out["409"] = { description: "Conflict", ...ref };
     out["412"] = { description: "If-Match does not match the current ETag", ...ref };
   }
+  for (const e of spec.errors ?? []) out[String(e.status)] = { description: e.description, ...ref };
   return out;
 };
 

@@ -45,6 +45,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   headers?: HeaderSpec[];
   /** Success status and schema, for the OpenAPI document. */
   success: { status: number; schema?: z.ZodType; description?: string };
+  /** Error statuses particular to this route, for the OpenAPI document (the usual ones are derived). */
+  errors?: Array<{ status: number; description: string }>;
   handle(input: RouteInput<B extends z.ZodType ? z.infer<B> : undefined, Q extends z.ZodType ? z.infer<Q> : undefined>): Promise<HttpResponseInit>;
 }
 

@@ -141,6 +141,11 @@ describe("POST /api/emails", () => {
     const withoutKey = await Promise.all([env.app.call("POST", "/api/emails", { body }), env.app.call("POST", "/api/emails", { body })]);
     assert.notEqual(withoutKey[0].body.id, withoutKey[1].body.id, "without a key every POST is a new email");
 
+    const openapi = (await env.app.call("GET", "/api/openapi.json")).body;
+    const create = openapi.paths["/api/emails"].post;
+    assert.ok(create.parameters.some((p: { name: string; in: string }) => p.name === "Idempotency-Key" && p.in === "header"));
+    assert.match(create.responses["422"].description, /IDEMPOTENCY_KEY_REUSED/);
+
     const bad = await post("x".repeat(256));
     assert.equal(bad.status, 400);
     assert.deepEqual(paths(bad), ["Idempotency-Key"]);
