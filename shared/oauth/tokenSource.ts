@@ -38,7 +38,11 @@ const MAX_DESCRIPTION = 300;
 export interface TokenOptions {
   /** Got within the last minute. */
   fresh?: boolean;
-  /** A token a mail server refused: never handed out again, a new one is requested. */
+  /**
+   * A token a mail server refused: replaced by a new one, unless it was itself got within the last
+   * minute (then a new one would fare no better, and a profile of thousands of mailboxes whose
+   * server refuses every token must not cost a token request per mailbox).
+   */
   rejected?: string;
 }
 
@@ -58,8 +62,9 @@ export class OAuthTokenSource {
     const key = cacheKey(client);
     const cached = this.cache.get(key);
     const now = this.clock.now().getTime();
-    const usable = cached && cached.usableUntil > now && cached.accessToken !== opts.rejected;
-    if (usable && (!opts.fresh || cached.obtainedAt >= now - FRESH_MS)) return cached.accessToken;
+    const recent = cached !== undefined && cached.obtainedAt >= now - FRESH_MS;
+    const usable = cached && cached.usableUntil > now && (cached.accessToken !== opts.rejected || recent);
+    if (usable && (!opts.fresh || recent)) return cached.accessToken;
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = this.request(client).finally(() => this.inFlight.delete(key));

@@ -65,8 +65,10 @@ export async function logIn<T>(
   } catch (err) {
     const refused = creds.accessToken !== undefined && toAppError(err).code === "AUTH_FAILED";
     if (!refused) throw err;
+    const retry = await credentialsFor(services, profile, mailbox, direction, { rejected: creds.accessToken });
+    if (retry.accessToken === creds.accessToken) throw err; // got within the last minute: a new one would fare no better
     services.log.info("OAuth token refused; retrying with a new one", { mailboxId: mailbox.id, profileId: profile.id, direction });
-    return login(await credentialsFor(services, profile, mailbox, direction, { rejected: creds.accessToken }));
+    return login(retry);
   }
 }
 

@@ -15,6 +15,8 @@ const SECRET = "entra-client-secret-7Qv";
 const TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.".padEnd(1500, "a");
 const SCOPE = "https://outlook.office365.com/.default";
 
+/** Real time, but a test can skip ahead (a token's age matters to the cache). */
+const clock = { skipMs: 0, now(): Date { return new Date(Date.now() + this.skipMs); } };
 let app: TestApp;
 let tokens: OAuthTokenServer;
 let pop3: Pop3TestServer;
@@ -25,7 +27,7 @@ const delivered: string[] = [];
 let smtpToken = TOKEN;
 
 before(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ overrides: { clock } });
   tokens = await OAuthTokenServer.start({ clientId: "app-1", clientSecret: SECRET, scope: SCOPE });
   tokens.fixedToken = TOKEN;
   pop3 = await Pop3TestServer.start({
@@ -168,7 +170,8 @@ test("a cached token the servers stop accepting is replaced once, and the mailbo
   assert.equal((await testAndEnable(id)).results[0].error, null);
   await app.call("POST", `/api/mailboxes/${id}/approve`, { key: MASTER_KEY });
 
-  // The tenant revokes the app's tokens: the servers accept only tokens issued from now on.
+  // Two minutes on, the tenant revokes the app's tokens: the servers accept only tokens issued from now on.
+  clock.skipMs += 2 * 60_000;
   const rotate = (token: string): void => { tokens.fixedToken = token; pop3.options.accessToken = token; smtpToken = token; };
   try {
     rotate(`${TOKEN}-rotated-1`);
@@ -176,6 +179,7 @@ test("a cached token the servers stop accepting is replaced once, and the mailbo
     const polled = await pollMailbox(app.services, id);
     assert.equal(polled.status, "done", JSON.stringify(polled));
     assert.equal(tokens.requests - before, 1, "the refused token was replaced by one new request");
+    clock.skipMs += 2 * 60_000;
     rotate(`${TOKEN}-rotated-2`);
     const queued = await app.call("POST", "/api/emails", { body: { mailboxId: id, to: ["bob@fabrikam.test"], subject: "after rotation", text: "ok" } });
     await sendMailbox(app.services, id);
@@ -185,5 +189,32 @@ test("a cached token the servers stop accepting is replaced once, and the mailbo
       ["success", "success", true, true, 0, null]);
   } finally {
     rotate(TOKEN);
+  }
+});
+
+test("a token refused within a minute of being got is not replaced again: one token request, not one per mailbox", async () => {
+  const profile = await app.call("POST", "/api/profiles", { body: oauthProfile("OAuth never accepted") });
+  const ids: string[] = [];
+  for (const n of [1, 2, 3]) {
+    const m = await app.call("POST", "/api/mailboxes", {
+      body: { owner: { type: "queue", id: `q-never-${n}` }, emailAddress: `never${n}@contoso.test`, profileId: profile.body.id, credentials: { userName: ADDRESS } },
+    });
+    ids.push(m.body.id);
+  }
+  tokens.fixedToken = "never-accepted";
+  clock.skipMs += 2 * 60_000; // whatever earlier tests cached is no longer fresh
+  try {
+    const before = tokens.requests;
+    const started = await app.call("POST", `/api/profiles/${profile.body.id}/test-and-enable`);
+    assert.equal(started.status, 202);
+    let job: any;
+    for (let i = 0; i < 150 && !["succeeded", "failed"].includes(job?.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
+    }
+    assert.deepEqual(job.results.map((r: any) => r.error?.code), ["AUTH_FAILED", "AUTH_FAILED", "AUTH_FAILED"]);
+    assert.equal(tokens.requests - before, 1, "three mailboxes, both directions, one token request");
+  } finally {
+    tokens.fixedToken = TOKEN;
   }
 });
