@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Undoes scripts/e2e/setup.sh: stops its Dovecot instance and Postfix, puts the original Postfix
 # configuration back (or none, when there was none), and removes the state directory (test CA,
-# users, maps) and the Maildirs. Installed packages and the vmail user stay. Needs root.
+# OAuth signing key, users, maps) and the Maildirs. Installed packages and the vmail user stay.
+# Needs root.
 set -euo pipefail
 STATE=${E2E_STATE_DIR:-/var/lib/email-sync-e2e}
 MAIL_ROOT=${E2E_MAIL_ROOT:-/var/mail-e2e}

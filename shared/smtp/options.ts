@@ -68,14 +68,17 @@ export function connectionOptions(endpoint: SmtpEndpoint, options: SmtpClientOpt
 /**
  * `auto` lets nodemailer take the first of PLAIN, LOGIN, CRAM-MD5 that the server advertises.
  * `xoauth2` sends the token in the XOAUTH2 format (user=…^Aauth=Bearer …^A^A, base64); nodemailer
- * answers the server's 334 error challenge with an empty line and asks for the token again,
- * and gets the same one: a refused token then ends in EAUTH (AUTH_FAILED), as a wrong password does.
+ * answers the server's 334 error challenge with an empty line and then asks for a token again:
+ * it gets an error, not the same token, so a refused token is one failed login at the server (not
+ * two towards a lockout) and ends in EAUTH (AUTH_FAILED), as a wrong password does. A new token,
+ * if any, is logIn's business (shared/sync/connectionCredentials.ts).
  */
 export function authFor(protocol: SmtpAuthProtocol, credentials: SmtpCredentials): SMTPConnectionAuth {
   if (protocol === "xoauth2") {
     const token = credentials.accessToken ?? "";
     const oauth2 = {
-      getToken: (_isRetry: boolean, done: (err: Error | null, accessToken?: string) => void): void => done(null, token),
+      getToken: (isRetry: boolean, done: (err: Error | null, accessToken?: string) => void): void =>
+        isRetry ? done(new Error("The SMTP server refused the OAuth token.")) : done(null, token),
       buildXOAuth2Token: (accessToken: string): string =>
         Buffer.from(`user=${credentials.userName}\x01auth=Bearer ${accessToken}\x01\x01`, "utf8").toString("base64"),
     };

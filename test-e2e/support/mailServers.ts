@@ -20,6 +20,21 @@ export interface MailServers {
   mailRoot: string;
   /** user name -> password; addresses are `<user>@<domain>`. */
   users: Record<string, string>;
+  /** What Dovecot accepts as OAuth 2.0 bearer tokens (JWTs it validates itself): see oauthJwt.ts. */
+  oauth: OAuthIssuer;
+}
+
+export interface OAuthIssuer {
+  /** Users without a password, who log in with a token only (`<user>@<domain>`, the token's email). */
+  users: string[];
+  /** The token's iss. */
+  issuer: string;
+  /** The token's azp: the OAuth client Dovecot has a key for. */
+  clientId: string;
+  /** A scope the token's scope claim must hold. */
+  scope: string;
+  /** The HS256 key that signs the tokens. */
+  key: Buffer;
 }
 
 const STATE = process.env.E2E_STATE_DIR ?? "/var/lib/email-sync-e2e";
@@ -43,6 +58,10 @@ export function mailServers(): MailServers {
     submissionPort: Number(get("E2E_SUBMISSION_PORT")), smtpsPort: Number(get("E2E_SMTPS_PORT")),
     ca: readFileSync(get("E2E_CA")), mailRoot: get("E2E_MAIL_ROOT"),
     users: Object.fromEntries(get("E2E_USERS").split(" ").map((u) => [u.slice(0, u.indexOf(":")), u.slice(u.indexOf(":") + 1)])),
+    oauth: {
+      users: get("E2E_OAUTH_USERS").split(" "), issuer: get("E2E_OAUTH_ISSUER"), clientId: get("E2E_OAUTH_CLIENT_ID"), scope: get("E2E_OAUTH_SCOPE"),
+      key: Buffer.from(readFileSync(get("E2E_OAUTH_HS256_KEY"), "utf8").trim(), "base64"),
+    },
   };
 }
 

@@ -25,6 +25,7 @@ let smtpPort = 0;
 const delivered: string[] = [];
 /** The token the SMTP server accepts (the POP3 server's is pop3.options.accessToken). */
 let smtpToken = TOKEN;
+let smtpLogins = 0;
 
 before(async () => {
   app = await startTestApp({ overrides: { clock } });
@@ -37,6 +38,7 @@ before(async () => {
   smtp = new SMTPServer({
     authMethods: ["XOAUTH2"], allowInsecureAuth: true, disabledCommands: ["STARTTLS"], logger: false,
     onAuth(auth, _session, cb) {
+      smtpLogins++;
       if (auth.method === "XOAUTH2" && auth.username === ADDRESS && auth.accessToken === smtpToken) return cb(null, { user: ADDRESS });
       // What Gmail and Microsoft 365 answer to a bad token: a 334 challenge with a JSON status, then 535.
       return cb(null, { data: { status: "401", schemes: "bearer" } });
@@ -143,6 +145,8 @@ test("Test & Enable, a poll and a send all log in with one token; a refused clie
 
 test("a token the mail server refuses is AUTH_FAILED on both protocols", async () => {
   tokens.fixedToken = "a-token-the-servers-do-not-accept";
+  clock.skipMs += 2 * 60_000; // the token cached by the test before is stale: this one gets a new one
+  const loginsBefore = smtpLogins;
   try {
     const profile = await app.call("POST", "/api/profiles", { body: oauthProfile("OAuth refused") });
     const mailbox = await app.call("POST", "/api/mailboxes", {
@@ -152,6 +156,7 @@ test("a token the mail server refuses is AUTH_FAILED on both protocols", async (
     assert.deepEqual([job.results[0].incomingStatus, job.results[0].outgoingStatus], ["failure", "failure"]);
     assert.equal(job.results[0].error.code, "AUTH_FAILED");
     assert.doesNotMatch(JSON.stringify(job), /a-token-the-servers/);
+    assert.equal(smtpLogins - loginsBefore, 1, "a refused token is one failed SMTP login, not two towards a lockout");
   } finally {
     tokens.fixedToken = TOKEN;
   }
@@ -167,6 +172,7 @@ test("a cached token the servers stop accepting is replaced once, and the mailbo
   });
   assert.equal(mailbox.status, 201, mailbox.text);
   const id: string = mailbox.body.id;
+  clock.skipMs += 2 * 60_000; // tokens cached by earlier tests are stale
   assert.equal((await testAndEnable(id)).results[0].error, null);
   await app.call("POST", `/api/mailboxes/${id}/approve`, { key: MASTER_KEY });
 

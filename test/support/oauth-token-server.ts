@@ -23,6 +23,11 @@ export class OAuthTokenServer {
   tokenLength = 0;
   /** When set, every token issued is this one (a mail server in the test accepts exactly it). */
   fixedToken: string | undefined;
+  /**
+   * When set (and fixedToken is not), makes each token issued, given its lifetime in seconds: a
+   * JWT signed for a real mail server (test-e2e/support/oauthJwt.ts), say, with its own iat and exp.
+   */
+  tokenFactory: ((lifetimeS: number) => string) | undefined;
 
   private constructor(private readonly server: Server, readonly url: string, private readonly o: TokenServerOptions) {}
 
@@ -52,9 +57,10 @@ export class OAuthTokenServer {
       return reply(401, { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." });
     }
     if (form.get("scope") !== this.o.scope) return reply(400, { error: "invalid_scope", error_description: "The scope is not valid." });
-    const token = this.fixedToken ?? `tok-${this.requests}-`.padEnd(this.tokenLength, "x");
+    const lifetimeS = this.o.lifetimeS ?? 3600;
+    const token = this.fixedToken ?? this.tokenFactory?.(lifetimeS) ?? `tok-${this.requests}-`.padEnd(this.tokenLength, "x");
     this.issued.push(token);
-    return reply(200, { token_type: "Bearer", access_token: token, expires_in: this.o.lifetimeS ?? 3600 });
+    return reply(200, { token_type: "Bearer", access_token: token, expires_in: lifetimeS });
   }
 
   /** The newest token issued. */
