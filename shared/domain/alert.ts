@@ -14,14 +14,23 @@ export interface Alert {
   mailboxId: string | null;
   profileId: string | null;
   emailId: string | null;
+  /** The mailbox's owner, when settings.alerts.notifyMailboxOwner was on: the alert is on their wall too. */
+  owner: AlertOwner | null;
   at: string;
   count: number;
   lastAt: string;
 }
 
+export const ownerType = z.enum(["user", "queue"]);
+export interface AlertOwner {
+  type: z.infer<typeof ownerType>;
+  id: string;
+}
+
 export const alertView = z.object({
   id: z.string(), level: alertLevel, code: z.string(), message: z.string(),
   mailboxId: z.string().nullable(), profileId: z.string().nullable(), emailId: z.string().nullable(),
+  owner: z.object({ type: ownerType, id: z.string() }).nullable(),
   at: z.string(), count: z.number(), lastAt: z.string(),
 });
 
@@ -29,4 +38,7 @@ export const alertListQuery = z.strictObject({
   mailboxId: z.string().min(1).optional(),
   profileId: z.string().min(1).optional(),
   level: alertLevel.optional(),
+  /** An owner's alerts wall: alerts about their mailbox raised while notifyMailboxOwner was on. */
+  ownerType: ownerType.optional(),
+  ownerId: z.string().min(1).optional(),
 });

@@ -4,7 +4,7 @@
  */
 import { RestError, type TableClient } from "@azure/data-tables";
 import { randomUUID } from "node:crypto";
-import type { Alert, AlertLevel } from "../domain/alert.js";
+import type { Alert, AlertLevel, AlertOwner } from "../domain/alert.js";
 import { encodeKey, onePage, rowKeyPrefixFilter, storageError } from "./documentTable.js";
 
 const PK = "alert";
@@ -12,12 +12,15 @@ const ALERT_PREFIX = "a:";
 const FOLD_PREFIX = "f:";
 const MAX_TIME = 9_999_999_999_999;
 
-interface AlertEntity extends Omit<Alert, "id" | "mailboxId" | "profileId" | "emailId"> {
+interface AlertEntity extends Omit<Alert, "id" | "mailboxId" | "profileId" | "emailId" | "owner"> {
   partitionKey: string;
   rowKey: string;
   mailboxId?: string;
   profileId?: string;
   emailId?: string;
+  /** Flat, so GET /api/alerts?ownerType=&ownerId= is a plain equality filter. */
+  ownerType?: AlertOwner["type"];
+  ownerId?: string;
 }
 
 export interface NewAlert {
@@ -27,7 +30,11 @@ export interface NewAlert {
   mailboxId?: string | null;
   profileId?: string | null;
   emailId?: string | null;
+  owner?: AlertOwner | null;
 }
+
+const ownerFields = (owner: AlertOwner | null | undefined): Pick<AlertEntity, "ownerType" | "ownerId"> =>
+  owner ? { ownerType: owner.type, ownerId: owner.id } : {};
 
 const rowKeyFor = (at: Date, id: string): string => `${ALERT_PREFIX}${String(MAX_TIME - at.getTime()).padStart(13, "0")}_${id}`;
 
@@ -36,6 +43,7 @@ function toAlert(e: AlertEntity): Alert {
     id: e.rowKey.slice(ALERT_PREFIX.length),
     level: e.level, code: e.code, message: e.message,
     mailboxId: e.mailboxId ?? null, profileId: e.profileId ?? null, emailId: e.emailId ?? null,
+    owner: e.ownerType && e.ownerId ? { type: e.ownerType, id: e.ownerId } : null,
     at: e.at, count: e.count, lastAt: e.lastAt,
   };
 }
@@ -56,6 +64,7 @@ export class AlertStore {
       ...(alert.mailboxId ? { mailboxId: alert.mailboxId } : {}),
       ...(alert.profileId ? { profileId: alert.profileId } : {}),
       ...(alert.emailId ? { emailId: alert.emailId } : {}),
+      ...ownerFields(alert.owner),
     };
     try {
       await this.client.createEntity(entity);
@@ -77,7 +86,8 @@ export class AlertStore {
         throw storageError(err);
       }
       if (!countRepeats) return toAlert(target);
-      const next = { ...target, message: alert.message, count: target.count + 1, lastAt: now.toISOString() };
+      // The owner follows the setting as it is now: switched on later, the repeat reaches the wall.
+      const next = { ...target, message: alert.message, count: target.count + 1, lastAt: now.toISOString(), ...ownerFields(alert.owner) };
       try {
         await this.client.updateEntity(next, "Replace", { etag: target.etag });
         return toAlert(next);

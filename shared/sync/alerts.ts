@@ -1,6 +1,7 @@
 /**
  * @module Raising alerts: honours the org's alert levels (a level switched off is not stored at
- * all) and folds repeats of the same alert into one with a count.
+ * all), folds repeats of the same alert into one with a count, and with notifyMailboxOwner puts an
+ * alert about a mailbox on its owner's wall too (GET /api/alerts?ownerType=&ownerId=).
  */
 import type { AlertLevel } from "../domain/alert.js";
 import type { Services } from "../runtime/services.js";
@@ -17,6 +18,10 @@ export interface RaiseAlert extends NewAlert {
 export async function raiseAlert(services: Services, alert: RaiseAlert): Promise<void> {
   const { settings } = await services.settings.get();
   if (!settings.alerts[alert.level]) return;
+  if (settings.alerts.notifyMailboxOwner && alert.mailboxId && alert.owner === undefined) {
+    const owner = (await services.repos.mailboxes.get(alert.mailboxId).catch(() => undefined))?.doc.owner;
+    alert = { ...alert, owner: owner ? { type: owner.type, id: owner.id } : null };
+  }
   const foldKey = alert.foldKey ?? [alert.level, alert.code, alert.mailboxId ?? "", alert.profileId ?? "", alert.emailId ?? ""].join("|");
   try {
     const { foldKey: _k, once, ...fields } = alert;

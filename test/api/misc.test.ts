@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startTestApp, type TestApp } from "../support/app.js";
+import { sampleProfile, startTestApp, type TestApp } from "../support/app.js";
+import { raiseAlert } from "../../shared/sync/alerts.js";
 
 let app: TestApp;
 before(async () => { app = await startTestApp(); });
@@ -83,6 +84,35 @@ test("alerts: newest first, filtered, and folded", async () => {
   const warnings = await app.call("GET", "/api/alerts?level=warning&profileId=p1");
   assert.equal(warnings.body.items.length, 2);
   assert.equal((await app.call("GET", "/api/alerts?level=fatal")).status, 400);
+});
+
+test("alerts: with notifyMailboxOwner an alert about a mailbox is on its owner's wall too", async () => {
+  const profile = await app.call("POST", "/api/profiles", { body: sampleProfile({ name: "Owner wall" }) });
+  const mailbox = await app.call("POST", "/api/mailboxes", {
+    body: { owner: { type: "user", id: "u-wall", name: "Wally" }, emailAddress: "wally@contoso.test", profileId: profile.body.id },
+  });
+  assert.equal(mailbox.status, 201, mailbox.text);
+  const id: string = mailbox.body.id;
+  const wall = async (): Promise<Array<{ code: string; owner: unknown; count: number }>> => {
+    const res = await app.call("GET", "/api/alerts?ownerType=user&ownerId=u-wall");
+    assert.equal(res.status, 200, res.text);
+    return res.body.items;
+  };
+  await raiseAlert(app.services, { level: "error", code: "AUTH_FAILED", message: "before", mailboxId: id });
+  assert.deepEqual(await wall(), [], "off by default: the alert is the admin's only");
+  assert.equal((await app.call("GET", `/api/alerts?mailboxId=${id}`)).body.items[0].owner, null);
+
+  await app.call("PATCH", "/api/settings", { body: { alerts: { notifyMailboxOwner: true } } });
+  await raiseAlert(app.services, { level: "error", code: "TLS_CERTIFICATE_UNTRUSTED", message: "on", mailboxId: id });
+  await raiseAlert(app.services, { level: "error", code: "AUTH_FAILED", message: "again", mailboxId: id });
+  await raiseAlert(app.services, { level: "error", code: "AUTH_FAILED", message: "someone else's", mailboxId: "another-mailbox" });
+  const items = await wall();
+  assert.deepEqual(items.map((a) => a.code).sort(), ["AUTH_FAILED", "TLS_CERTIFICATE_UNTRUSTED"]);
+  assert.deepEqual(items[0]?.owner, { type: "user", id: "u-wall" });
+  assert.equal(items.find((a) => a.code === "AUTH_FAILED")?.count, 2, "the repeat folded into the alert raised before, now on the wall");
+  assert.deepEqual((await app.call("GET", "/api/alerts?ownerType=queue&ownerId=u-wall")).body.items, []);
+  assert.equal((await app.call("GET", "/api/alerts?ownerType=team&ownerId=u-wall")).status, 400);
+  await app.call("PATCH", "/api/settings", { body: { alerts: { notifyMailboxOwner: false } } });
 });
 
 test("jobs: 404 for unknown ids, a stored job reads back with its results", async () => {
