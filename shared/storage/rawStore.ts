@@ -1,9 +1,12 @@
 /**
  * @module Raw RFC 5322 bytes in Blob Storage (a table property holds at most 64 KiB). Uploads are
  * streamed with a bounded buffer and hashed on the way, so a 25 MiB message never sits in memory.
+ * Most mail is small: a message that ends within the first MiB goes up in one request and its
+ * bytes come back to the caller, which then parses them without downloading the blob again
+ * (1 Storage request instead of 4: block, commit, properties, read; bench/pollCost.bench.ts).
  */
 import { createHash } from "node:crypto";
-import { Transform, type Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import { storageError } from "./documentTable.js";
 import { isAppError } from "../errors.js";
@@ -12,7 +15,12 @@ export interface RawUpload {
   blobName: string;
   sizeBytes: number;
   sha256: string;
+  /** The bytes, when the message was small enough to be held (see SMALL_MESSAGE_BYTES). */
+  bytes?: Buffer;
 }
+
+/** Messages up to this size are held in memory and uploaded in one request. */
+export const SMALL_MESSAGE_BYTES = 1024 * 1024;
 
 const UPLOAD_BUFFER = 1024 * 1024;
 const UPLOAD_CONCURRENCY = 2;
@@ -20,8 +28,44 @@ const UPLOAD_CONCURRENCY = 2;
 export class RawStore {
   constructor(private readonly container: ContainerClient) {}
 
-  /** Streams `source` into `blobName` (overwriting: the names are stable keys, so a retry rewrites the same bytes). */
+  /**
+   * Writes `source` to `blobName` (overwriting: the names are stable keys, so a retry rewrites the
+   * same bytes): in one request when it ends within SMALL_MESSAGE_BYTES, else streamed.
+   */
   async upload(blobName: string, source: Readable): Promise<RawUpload> {
+    const head: Buffer[] = [];
+    let headSize = 0;
+    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    try {
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) {
+          const bytes = Buffer.concat(head, headSize);
+          return { ...(await this.uploadBuffer(blobName, bytes)), bytes };
+        }
+        head.push(next.value);
+        headSize += next.value.length;
+        if (headSize > SMALL_MESSAGE_BYTES) break;
+      }
+    } catch (err) {
+      source.destroy();
+      if (isAppError(err)) throw err;
+      throw storageError(err);
+    }
+    // Larger: what was read so far, then the rest of the source, streamed.
+    const rest = Readable.from((async function* () {
+      yield* head;
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })(), { objectMode: false });
+    rest.on("error", (err) => source.destroy(err));
+    return this.uploadStream(blobName, rest, source);
+  }
+
+  private async uploadStream(blobName: string, body: Readable, source: Readable): Promise<RawUpload> {
     const hash = createHash("sha256");
     let size = 0;
     const meter = new Transform({
@@ -31,8 +75,8 @@ export class RawStore {
         done(null, chunk);
       },
     });
-    source.on("error", (err) => meter.destroy(err));
-    source.pipe(meter);
+    body.on("error", (err) => meter.destroy(err));
+    body.pipe(meter);
     try {
       await this.container.getBlockBlobClient(blobName).uploadStream(meter, UPLOAD_BUFFER, UPLOAD_CONCURRENCY, {
         blobHTTPHeaders: { blobContentType: "message/rfc822" },

@@ -85,6 +85,30 @@ describe("incoming sync", () => {
     }
   });
 
+  test("a drop mid-RETR of a message too big to hold (streamed upload) leaves no blob, and the retry stores it whole", async () => {
+    const big = msg("drop-big", "", `${"y".repeat(998)}\r\n`.repeat(3 * 1024)); // 3 MiB, over the 1 MiB held in memory
+    const messages = [msg("drop-small"), big];
+    const server = await Pop3TestServer.start({ messages, dropRetrAfterBytes: 2 * 1024 * 1024 });
+    try {
+      const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "drop-big@contoso.test" });
+      const first = await pollMailbox(app.services, mailboxId);
+      assert.equal(first.status === "failed" && first.code, "CONNECTION_LOST");
+      const container = app.services.storage.blobs.getContainerClient(CONTAINERS.rawMessages);
+      const names: string[] = [];
+      for await (const b of container.listBlobsFlat({ prefix: `incoming/${mailboxId}/` })) names.push(b.name);
+      assert.deepEqual(names, [`incoming/${mailboxId}/uid-1.eml`], "the half-sent message was never committed");
+      server.options.dropRetrAfterBytes = undefined;
+      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
+      assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
+      const items = await emailsOf(mailboxId);
+      assert.deepEqual(new Set(items.map((e) => e.sha256)), new Set(messages.map(sha)));
+      const raw = await app.call("GET", `/api/emails/${items.find((e) => e.messageId === "<drop-big@test>").id}/raw`);
+      assert.equal(sha(Buffer.from(raw.text, "latin1")), sha(big));
+    } finally {
+      await server.close();
+    }
+  });
+
   test("the same queue message twice, or two workers at once, make each activity once", async () => {
     const messages = Array.from({ length: 8 }, (_, i) => msg(`twice-${i}`));
     const server = await Pop3TestServer.start({ messages, pipelining: true });

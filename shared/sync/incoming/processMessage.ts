@@ -67,10 +67,10 @@ export async function processMessage(ctx: MessageContext, stream: Readable): Pro
   const { services, settings } = ctx;
   const upload = await services.raw.upload(rawBlobName(ctx.mailbox.id, ctx.uid), stream);
   if (upload.sizeBytes > settings.maxMessageSizeKb * 1024) {
-    const head = await services.raw.downloadBuffer(upload.blobName).catch(() => null);
+    const head = upload.bytes ?? await services.raw.downloadBuffer(upload.blobName).catch(() => null);
     return quarantine(ctx, upload, head, new AppError("MESSAGE_TOO_LARGE", `The message is ${Math.ceil(upload.sizeBytes / 1024)} KB, over the ${settings.maxMessageSizeKb} KB limit.`));
   }
-  const raw = await services.raw.downloadBuffer(upload.blobName);
+  const raw = upload.bytes ?? await services.raw.downloadBuffer(upload.blobName);
   let parsed: ParsedMessage;
   try {
     parsed = await parseMessage(raw);
