@@ -130,10 +130,10 @@ export const viewCredentials = (c: StoredCredentials | null): { userName: string
   c ? { userName: c.userName, hasPassword: c.secretName !== null } : null;
 
 export function toProfileView(p: Profile, etag: string): ProfileView {
-  const { secretName, ...oauth } = p.oauth ?? { secretName: null };
+  const o = p.oauth;
   return {
     ...p, etag, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials),
-    oauth: p.oauth ? { ...(oauth as Omit<StoredOAuth, "secretName">), hasClientSecret: secretName !== null } : null,
+    oauth: o ? { tokenUrl: o.tokenUrl, clientId: o.clientId, scope: o.scope, hasClientSecret: o.secretName !== null } : null,
   };
 }
 
