@@ -5,6 +5,7 @@ import { SMTPServer } from "smtp-server";
 import { MASTER_KEY, startTestApp, type TestApp } from "../support/app.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
 import { OAuthTokenServer } from "../support/oauth-token-server.js";
+import { waitFor } from "../support/waitFor.js";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { sendMailbox } from "../../shared/sync/outgoing/sendMailbox.js";
 
@@ -67,15 +68,14 @@ const oauthProfile = (name: string, oauth: Record<string, unknown> | null = { to
   ...(oauth ? { oauth } : {}),
 });
 
-async function testAndEnable(mailboxId: string): Promise<any> {
-  const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
+/** Starts a Test & Enable (of a mailbox or a whole profile) and waits for its job to end. */
+async function testAndEnable(id: string, of: "mailboxes" | "profiles" = "mailboxes"): Promise<any> {
+  const started = await app.call("POST", `/api/${of}/${id}/test-and-enable`);
   assert.equal(started.status, 202, started.text);
-  for (let i = 0; i < 150; i++) {
+  return waitFor("the Test & Enable job", async () => {
     const job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
-    if (job.status === "succeeded" || job.status === "failed") return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("job did not finish");
+    return job.status === "succeeded" || job.status === "failed" ? job : undefined;
+  }, 15_000, 100);
 }
 
 test("profiles: xoauth2 needs an OAuth client with a secret; the secret is write-only", async () => {
@@ -211,13 +211,7 @@ test("a token refused within a minute of being got is not replaced again: one to
   clock.skipMs += 2 * 60_000; // whatever earlier tests cached is no longer fresh
   try {
     const before = tokens.requests;
-    const started = await app.call("POST", `/api/profiles/${profile.body.id}/test-and-enable`);
-    assert.equal(started.status, 202);
-    let job: any;
-    for (let i = 0; i < 150 && !["succeeded", "failed"].includes(job?.status); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
-    }
+    const job = await testAndEnable(profile.body.id, "profiles");
     assert.deepEqual(job.results.map((r: any) => r.error?.code), ["AUTH_FAILED", "AUTH_FAILED", "AUTH_FAILED"]);
     assert.equal(tokens.requests - before, 1, "three mailboxes, both directions, one token request");
   } finally {
