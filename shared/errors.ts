@@ -31,6 +31,8 @@ export const ERROR_CODES = {
 
   // Storage and secrets
   STORAGE_UNAVAILABLE: { status: 503, transient: true },
+  /** Storage refused one entity or blob (a key, property or entity over its limits): that request's fault, not Storage's. */
+  STORAGE_REFUSED: { status: 500, transient: false },
   SECRET_STORE_UNAVAILABLE: { status: 503, transient: true },
   SECRET_NOT_FOUND: { status: 500, transient: false },
   SECRET_DECRYPTION_FAILED: { status: 500, transient: false },
@@ -60,6 +62,10 @@ export const ERROR_CODES = {
   // Messages (one bad message never blocks a mailbox)
   MESSAGE_UNPARSABLE: { status: 422, transient: false },
   MESSAGE_TOO_LARGE: { status: 422, transient: false },
+  /** A part of the message is beyond a named limit (shared/limits.ts) that cannot be met by cutting it short. */
+  MESSAGE_LIMIT_EXCEEDED: { status: 422, transient: false },
+  /** Anything else that went wrong with one message (a bug included): the message is quarantined. */
+  PROCESSING_FAILED: { status: 422, transient: false },
   ATTACHMENT_TOO_LARGE: { status: 400, transient: false },
   FORWARD_NO_MATCH: { status: 422, transient: false },
 
