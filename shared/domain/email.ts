@@ -20,6 +20,15 @@ export interface AttachmentInfo {
   size: number;
 }
 
+/** Something the sender wrote that was cut to a limit (shared/limits.ts); the raw blob has it whole. */
+export interface Truncation {
+  /** The activity field, e.g. "subject", "references", "to". */
+  field: string;
+  kept: number;
+  total: number;
+  unit: "characters" | "items";
+}
+
 export interface EmailActivity {
   id: string;
   createdAt: string;
@@ -50,6 +59,18 @@ export interface EmailActivity {
   attempts: number;
   nextAttemptAt: string | null;
   receivedByMailboxIds: string[];
+  /** What was cut to a limit (incoming mail); absent on activities written before limits existed. */
+  truncated?: Truncation[];
+  /**
+   * SHA-256 of the body bytes (after the header section): copies of one message delivered to
+   * several mailboxes differ in their trace headers but not here (not part of the API view).
+   */
+  contentDigest?: string;
+  /**
+   * The unique key this activity holds when another message already held its Message-ID with
+   * other content (activity.ts); absent when it holds the Message-ID itself (not part of the API view).
+   */
+  messageIdKey?: string;
   /** Blob holding the raw bytes (not part of the API view). */
   rawBlob: string | null;
   /** Normalized subject, for smart matching (not part of the API view). */
@@ -72,12 +93,15 @@ export const emailView = z.object({
   sizeBytes: z.number(), sha256: z.string(), receivedAt: z.string().nullable(), sentAt: z.string().nullable(),
   error: errorSummary.nullable(), attempts: z.number(), nextAttemptAt: z.string().nullable(),
   receivedByMailboxIds: z.array(z.string()),
+  truncated: z.array(z.object({
+    field: z.string(), kept: z.number(), total: z.number(), unit: z.enum(["characters", "items"]),
+  })).describe("What the sender wrote beyond a documented limit (docs/limits.md) and was cut; the raw message has it whole."),
 });
 export type EmailView = z.infer<typeof emailView>;
 
 export function toEmailView(e: EmailActivity, etag: string): EmailView {
-  const { rawBlob: _raw, normalizedSubject: _ns, idempotency: _idem, ...view } = e;
-  return { ...view, etag };
+  const { rawBlob: _raw, normalizedSubject: _ns, idempotency: _idem, contentDigest: _cd, messageIdKey: _mk, ...view } = e;
+  return { ...view, truncated: e.truncated ?? [], etag };
 }
 
 export const emailListQuery = z.strictObject({

@@ -8,8 +8,10 @@
  * Lookup rows (non-unique) work the same way and let a reader find documents by a value with one
  * range query instead of a partition scan.
  */
+import { createHash } from "node:crypto";
 import { RestError, type TableClient, type TableEntityResult, type TableEntityResultPage, type TransactionAction } from "@azure/data-tables";
 import { AppError, conflict, notFound, preconditionFailed } from "../errors.js";
+import { MAX_CONTENT_KEY_CHARS } from "../limits.js";
 
 export type IndexValue = string | number | boolean | null;
 
@@ -45,6 +47,22 @@ const UNIQUE_PREFIX = "u:";
 const LOOKUP_PREFIX = "l:";
 /** Keys may hold any character but / \ # ? and control characters (Table Storage rules). */
 export const encodeKey = (value: string): string => encodeURIComponent(value).replace(/%/g, "$");
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A key segment built from content someone else wrote (a Message-ID, a UIDL, an address):
+ * encoded as encodeKey does, or, when that is longer than MAX_CONTENT_KEY_CHARS (or cannot be
+ * encoded: a lone surrogate), "@" and the SHA-256 of its UTF-16 code units. encodeKey never
+ * yields "@" (it escapes it), so the two forms never meet, and no two values share a key.
+ */
+export function boundedKey(value: string): string {
+  if (!LONE_SURROGATE.test(value)) {
+    const encoded = encodeKey(value);
+    if (encoded.length <= MAX_CONTENT_KEY_CHARS) return encoded;
+  }
+  return `@${createHash("sha256").update(Buffer.from(value, "utf16le")).digest("hex")}`;
+}
 
 interface DocEntity {
   partitionKey: string;
@@ -90,12 +108,12 @@ export class DocumentTable<T extends { id: string }> {
 
   private uniqueRows(doc: T): Map<string, UniqueKey> {
     const rows = new Map<string, UniqueKey>();
-    for (const u of this.options.uniqueKeys?.(doc) ?? []) rows.set(UNIQUE_PREFIX + encodeKey(u.key), u);
+    for (const u of this.options.uniqueKeys?.(doc) ?? []) rows.set(UNIQUE_PREFIX + boundedKey(u.key), u);
     return rows;
   }
 
   private lookupRows(doc: T): Set<string> {
-    return new Set((this.options.lookupKeys?.(doc) ?? []).map((k) => `${LOOKUP_PREFIX}${encodeKey(k)}|${doc.id}`));
+    return new Set((this.options.lookupKeys?.(doc) ?? []).map((k) => `${LOOKUP_PREFIX}${boundedKey(k)}|${doc.id}`));
   }
 
   private indexRow(rowKey: string, id: string): { partitionKey: string; rowKey: string; docId: string } {
@@ -189,7 +207,7 @@ export class DocumentTable<T extends { id: string }> {
 
   /** Every document id filed under a lookup key (non-unique index). */
   async idsByLookup(key: string): Promise<string[]> {
-    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${encodeKey(key)}|`);
+    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${boundedKey(key)}|`);
     const ids: string[] = [];
     try {
       for await (const e of this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })) ids.push(e.docId);
@@ -201,7 +219,7 @@ export class DocumentTable<T extends { id: string }> {
 
   /** One page of the ids filed under a lookup key. */
   async lookupPage(key: string, top: number, continuationToken?: string): Promise<{ ids: string[]; continuationToken: string | null }> {
-    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${encodeKey(key)}|`);
+    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${boundedKey(key)}|`);
     const page = await onePage(this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } }), top, continuationToken);
     return { ids: page.rows.map((e) => e.docId), continuationToken: page.continuationToken };
   }
@@ -209,7 +227,7 @@ export class DocumentTable<T extends { id: string }> {
   /** The id of the document holding a unique key, if any. */
   async idByUniqueKey(key: string): Promise<string | undefined> {
     try {
-      const e = await this.client.getEntity<{ docId: string }>(this.options.partition, UNIQUE_PREFIX + encodeKey(key));
+      const e = await this.client.getEntity<{ docId: string }>(this.options.partition, UNIQUE_PREFIX + boundedKey(key));
       return e.docId;
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
@@ -282,7 +300,29 @@ export function nextPrefix(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
+/**
+ * Storage's answers that are about one entity or blob (its keys, properties or size), not about
+ * Storage: the same request will be refused again, and other requests are unaffected.
+ * https://learn.microsoft.com/rest/api/storageservices/table-service-error-codes
+ */
+const REFUSED_CODES = new Set([
+  "PropertyValueTooLarge", "EntityTooLarge", "KeyValueTooLarge", "PropertyNameTooLong", "PropertyNameInvalid",
+  "TooManyProperties", "InvalidValueType", "InvalidInput", "OutOfRangeInput", "InvalidDuplicateRow",
+  "RequestBodyTooLarge", "InvalidBlobOrBlock", "InvalidResourceName", "InvalidUri",
+]);
+
+/** Whether Storage refused this request for what it carried (a code in REFUSED_CODES, or 413). */
+export function refusedByStorage(err: unknown): boolean {
+  if (!(err instanceof RestError)) return false;
+  if (err.statusCode === 413) return true;
+  return err.statusCode === 400 && typeof err.code === "string" && REFUSED_CODES.has(err.code);
+}
+
 export function storageError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (refusedByStorage(err)) {
+    const code = (err as RestError).code ?? "400";
+    return new AppError("STORAGE_REFUSED", `Storage refused what was written (${code}).`, { cause: err });
+  }
   return new AppError("STORAGE_UNAVAILABLE", "Storage is not reachable or refused the request; retry later.", { cause: err });
 }

@@ -16,6 +16,8 @@ export const emailLookup = {
   conversation: (id: string): string => `conv:${id}`,
   subject: (normalized: string): string => `subject:${subjectKey(normalized)}`,
   messageId: (messageId: string): string => `msgid:${messageId}`,
+  /** The key of a message whose Message-ID another message (other content) already holds. */
+  messageIdWithDigest: (messageId: string, digest: string): string => `msgid:${messageId}#${digest}`,
   idempotencyKey: (key: string): string => `idem:${key}`,
 };
 
@@ -31,7 +33,7 @@ export function createEmailTable(client: TableClient): DocumentTable<EmailActivi
       nextAttemptAt: e.nextAttemptAt,
     }),
     uniqueKeys: (e) => [
-      { key: emailLookup.messageId(e.messageId), conflictMessage: `An email with Message-ID ${e.messageId} already exists.` },
+      { key: e.messageIdKey ?? emailLookup.messageId(e.messageId), conflictMessage: `An email with Message-ID ${e.messageId} already exists.` },
       ...(e.idempotency ? [{ key: emailLookup.idempotencyKey(e.idempotency.key), conflictMessage: "An email with this Idempotency-Key already exists." }] : []),
     ],
     lookupKeys: (e) => [

@@ -17,6 +17,13 @@ export interface RawUpload {
   sha256: string;
   /** The bytes, when the message was small enough to be held (see SMALL_MESSAGE_BYTES). */
   bytes?: Buffer;
+  /** The first SMALL_MESSAGE_BYTES or more of a larger message (its header section, as a rule). */
+  head?: Buffer;
+}
+
+export interface UploadOptions {
+  /** Sees every chunk, in order, as it goes up (e.g. to digest the body on the way). */
+  observe?: (chunk: Buffer) => void;
 }
 
 /** Messages up to this size are held in memory and uploaded in one request. */
@@ -32,10 +39,11 @@ export class RawStore {
    * Writes `source` to `blobName` (overwriting: the names are stable keys, so a retry rewrites the
    * same bytes): in one request when it ends within SMALL_MESSAGE_BYTES, else streamed.
    */
-  async upload(blobName: string, source: Readable): Promise<RawUpload> {
+  async upload(blobName: string, source: Readable, options: UploadOptions = {}): Promise<RawUpload> {
     const head: Buffer[] = [];
     let headSize = 0;
     const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const observe = options.observe ?? ((): void => {});
     try {
       for (;;) {
         const next = await chunks.next();
@@ -43,6 +51,7 @@ export class RawStore {
           const bytes = Buffer.concat(head, headSize);
           return { ...(await this.uploadBuffer(blobName, bytes)), bytes };
         }
+        observe(next.value);
         head.push(next.value);
         headSize += next.value.length;
         if (headSize > SMALL_MESSAGE_BYTES) break;
@@ -58,11 +67,13 @@ export class RawStore {
       for (;;) {
         const next = await chunks.next();
         if (next.done) return;
+        observe(next.value);
         yield next.value;
       }
     })(), { objectMode: false });
     rest.on("error", (err) => source.destroy(err));
-    return this.uploadStream(blobName, rest, source);
+    const headBytes = Buffer.concat(head, headSize);
+    return { ...(await this.uploadStream(blobName, rest, source)), head: headBytes };
   }
 
   private async uploadStream(blobName: string, body: Readable, source: Readable): Promise<RawUpload> {

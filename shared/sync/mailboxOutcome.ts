@@ -16,8 +16,13 @@ const SERVER_LEVEL = new Set<string>([
 ]);
 
 export type StatsDelta = Partial<MailboxStats>;
+/** Counts kept exactly elsewhere (incoming: checkpoint.ts), copied onto the mailbox as they are. */
+export interface ExactStats { exact: StatsDelta }
+export type StatsChange = StatsDelta | ExactStats;
 
-function addStats(stats: MailboxStats, delta: StatsDelta): MailboxStats {
+function addStats(stats: MailboxStats, change: StatsChange): MailboxStats {
+  if ("exact" in change) return { ...stats, ...change.exact };
+  const delta = change;
   return {
     received: stats.received + (delta.received ?? 0),
     sent: stats.sent + (delta.sent ?? 0),
@@ -33,7 +38,7 @@ export async function addMailboxStats(services: Services, mailboxId: string, del
   await services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, stats: addStats(m.stats, delta) }));
 }
 
-export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsDelta = {}): Promise<Mailbox> {
+export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsChange = {}): Promise<Mailbox> {
   let failuresBefore = 0;
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
     failuresBefore = m.transientFailureCount;
@@ -49,7 +54,7 @@ export async function recordSuccess(services: Services, mailboxId: string, direc
 }
 
 export async function recordFailure(
-  services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsDelta = {},
+  services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsChange = {},
 ): Promise<{ mailbox: Mailbox; outcome: FailureOutcome }> {
   let outcome: FailureOutcome = "postponed";
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {

@@ -1,12 +1,21 @@
 /**
- * @module Creating an incoming activity exactly once per Message-ID across the org: a second copy
- * (same mailbox re-fetched, or another mailbox) joins the existing activity instead. The activity
- * keeps the bytes of the copy that created it; another mailbox's copy of the same message is
- * removed once joined, since nothing refers to it (a re-fetch in the same mailbox wrote the same blob).
+ * @module Creating an incoming activity exactly once per message across the org: a second copy
+ * (same mailbox re-fetched, or another mailbox) joins the existing activity instead.
+ *
+ * A copy is the same message when it has the same Message-ID *and* the same content digest
+ * (contentDigest.ts: the body, which servers do not touch). A sender can put any Message-ID in a
+ * message, so a different message reusing one becomes its own activity: it holds the unique key
+ * "Message-ID + digest" instead of the Message-ID, and a copy of *it* joins it there. The first
+ * activity with a Message-ID keeps the Message-ID key, so replies (In-Reply-To) still find it.
+ * Activities without a digest (written before digests existed) join on the Message-ID alone.
+ *
+ * The activity keeps the bytes of the copy that created it; another mailbox's copy is removed
+ * once joined, since nothing refers to it (a re-fetch in the same mailbox wrote the same blob).
  */
 import { AppError } from "../../errors.js";
 import type { EmailActivity } from "../../domain/email.js";
 import type { Services } from "../../runtime/services.js";
+import type { Stored } from "../../storage/documentTable.js";
 import { emailLookup } from "../../storage/emailStore.js";
 
 export interface SaveResult {
@@ -14,37 +23,64 @@ export interface SaveResult {
   created: boolean;
 }
 
-async function join(services: Services, emailId: string, copy: EmailActivity): Promise<void> {
-  const current = await services.emails.get(emailId);
-  if (current && !current.doc.receivedByMailboxIds.includes(copy.mailboxId)) {
+async function join(services: Services, current: Stored<EmailActivity>, copy: EmailActivity): Promise<void> {
+  const emailId = current.doc.id;
+  if (!current.doc.receivedByMailboxIds.includes(copy.mailboxId)) {
     await services.emails.update(emailId, (e) =>
       e.receivedByMailboxIds.includes(copy.mailboxId)
         ? e
         : { ...e, receivedByMailboxIds: [...e.receivedByMailboxIds, copy.mailboxId], updatedAt: services.clock.now().toISOString() });
   }
   // Only once the join is durable, and never the blob the activity itself holds.
-  if (current?.doc.rawBlob && copy.rawBlob && current.doc.rawBlob !== copy.rawBlob) {
+  if (current.doc.rawBlob && copy.rawBlob && current.doc.rawBlob !== copy.rawBlob) {
     await services.raw.delete(copy.rawBlob).catch((err: unknown) =>
       services.log.warn("joined copy's raw blob not removed", { emailId, blob: copy.rawBlob, err }));
   }
 }
 
-export async function saveOrJoin(services: Services, activity: EmailActivity): Promise<SaveResult> {
-  const key = emailLookup.messageId(activity.messageId);
-  const existing = await services.emails.idByUniqueKey(key);
-  if (existing) {
-    await join(services, existing, activity);
-    return { emailId: existing, created: false };
-  }
+const sameMessage = (stored: EmailActivity, copy: EmailActivity): boolean =>
+  stored.contentDigest === undefined || copy.contentDigest === undefined || stored.contentDigest === copy.contentDigest;
+
+/** The activity holding `key`, read with its document (undefined when none, or deleted meanwhile). */
+async function holder(services: Services, key: string): Promise<Stored<EmailActivity> | undefined> {
+  const id = await services.emails.idByUniqueKey(key);
+  return id === undefined ? undefined : services.emails.get(id);
+}
+
+/** Creates `activity` holding `key`; undefined when a concurrent writer took the key first. */
+async function tryCreate(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
   try {
     await services.emails.create(activity);
     return { emailId: activity.id, created: true };
   } catch (err) {
-    // Another worker stored the same Message-ID between our read and our write.
-    if (!(err instanceof AppError && err.code === "CONFLICT")) throw err;
-    const winner = await services.emails.idByUniqueKey(key);
-    if (!winner) throw err;
-    await join(services, winner, activity);
-    return { emailId: winner, created: false };
+    if (err instanceof AppError && err.code === "CONFLICT") return undefined;
+    throw err;
   }
+}
+
+async function joined(services: Services, stored: Stored<EmailActivity>, copy: EmailActivity): Promise<SaveResult> {
+  await join(services, stored, copy);
+  return { emailId: stored.doc.id, created: false };
+}
+
+async function saveOnce(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
+  const key = emailLookup.messageId(activity.messageId);
+  const first = await holder(services, key);
+  if (!first) return tryCreate(services, activity);
+  if (sameMessage(first.doc, activity)) return joined(services, first, activity);
+  // Another message already holds this Message-ID: this one is filed on its own.
+  const ownKey = emailLookup.messageIdWithDigest(activity.messageId, activity.contentDigest ?? activity.sha256);
+  const own = await holder(services, ownKey);
+  if (own) return joined(services, own, activity);
+  return tryCreate(services, { ...activity, messageIdKey: ownKey });
+}
+
+export async function saveOrJoin(services: Services, activity: EmailActivity): Promise<SaveResult> {
+  // A lost race (another worker created the same key between our read and our write) is
+  // settled by reading again: the second time the winner is there to join or to tell apart.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const saved = await saveOnce(services, activity);
+    if (saved) return saved;
+  }
+  throw new AppError("CONFLICT", `The activity for ${activity.messageId} kept changing while it was saved.`);
 }

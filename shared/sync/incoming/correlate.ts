@@ -2,11 +2,14 @@
  * @module Correlation of an incoming message with the activities already stored, in Dynamics'
  * order: tracking token in the subject, then In-Reply-To / References against stored
  * Message-IDs, then smart matching (normalized subject plus overlapping participants).
+ * The work is bounded whatever the message holds (shared/limits.ts): one lookup page per kind,
+ * In-Reply-To and the newest few References only, each batch of reads in parallel.
  */
 import type { EmailActivity } from "../../domain/email.js";
 import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Services } from "../../runtime/services.js";
 import { emailLookup } from "../../storage/emailStore.js";
+import { CORRELATION_REFERENCES, MAX_SMART_MATCH_CANDIDATES, MAX_TOKEN_CANDIDATES, MAX_TRACKING_TOKEN_DIGITS } from "../../limits.js";
 
 export interface Correlation {
   correlatedEmailId: string | null;
@@ -29,7 +32,8 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\
 
 export function findTrackingToken(subject: string, settings: OrgSettings): string | null {
   if (!settings.trackingToken.enabled || !settings.trackingToken.prefix) return null;
-  const m = new RegExp(`${escapeRegExp(settings.trackingToken.prefix)}(\\d+)`, "i").exec(subject);
+  // A longer run of digits is not one of our tokens (and would make a key too long).
+  const m = new RegExp(`${escapeRegExp(settings.trackingToken.prefix)}(\\d{1,${MAX_TRACKING_TOKEN_DIGITS}})(?!\\d)`, "i").exec(subject);
   return m ? `${settings.trackingToken.prefix}${m[1]}` : null;
 }
 
@@ -39,34 +43,38 @@ async function load(services: Services, id: string): Promise<EmailActivity | und
   return (await services.emails.get(id))?.doc;
 }
 
+/** The activities of `ids`, read in parallel, in the same order (missing ones left out). */
+async function loadAll(services: Services, ids: readonly string[]): Promise<EmailActivity[]> {
+  return (await Promise.all(ids.map((id) => load(services, id)))).filter((e): e is EmailActivity => e !== undefined);
+}
+
+async function firstPage(services: Services, key: string, top: number): Promise<EmailActivity[]> {
+  return loadAll(services, (await services.emails.lookupPage(key, top)).ids);
+}
+
 export async function correlate(services: Services, settings: OrgSettings, input: CorrelationInput): Promise<Correlation> {
   const token = findTrackingToken(input.subject, settings);
   if (token) {
     // Replies carry the token too; the activity that issued it (the outgoing one) is the anchor.
-    const found = (await Promise.all((await services.emails.idsByLookup(emailLookup.token(token))).map((id) => load(services, id))))
-      .filter((e): e is EmailActivity => e !== undefined)
+    const found = (await firstPage(services, emailLookup.token(token), MAX_TOKEN_CANDIDATES))
       .sort((a, b) => (a.direction === b.direction ? a.createdAt.localeCompare(b.createdAt) : a.direction === "outgoing" ? -1 : 1));
     const e = found[0];
     if (e) return { correlatedEmailId: e.id, correlationMethod: "trackingToken", conversationId: e.conversationId, trackingToken: token };
   }
-  for (const ref of [input.inReplyTo, ...[...input.references].reverse()]) {
-    if (!ref) continue;
-    const id = await services.emails.idByUniqueKey(emailLookup.messageId(ref));
-    const e = id ? await load(services, id) : undefined;
-    if (e) return { correlatedEmailId: e.id, correlationMethod: "inReplyTo", conversationId: e.conversationId, trackingToken: token };
-  }
+  const refs = [...new Set([input.inReplyTo, ...input.references.slice(-CORRELATION_REFERENCES).reverse()].filter((r): r is string => !!r))];
+  const refIds = await Promise.all(refs.map((ref) => services.emails.idByUniqueKey(emailLookup.messageId(ref))));
+  const referenced = await loadAll(services, refIds.filter((id): id is string => id !== undefined));
+  const e = referenced[0];
+  if (e) return { correlatedEmailId: e.id, correlationMethod: "inReplyTo", conversationId: e.conversationId, trackingToken: token };
   if (settings.useCorrelation && input.normalizedSubject) {
     const mine = new Set(input.participants.filter((a) => a !== input.ownAddress));
-    const candidates: EmailActivity[] = [];
-    for (const id of await services.emails.idsByLookup(emailLookup.subject(input.normalizedSubject))) {
-      const e = await load(services, id);
-      if (e && e.normalizedSubject === input.normalizedSubject) candidates.push(e);
-    }
-    candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    for (const e of candidates) {
-      const theirs = [e.from?.address, ...e.to.map((a) => a.address), ...e.cc.map((a) => a.address)];
+    const candidates = (await firstPage(services, emailLookup.subject(input.normalizedSubject), MAX_SMART_MATCH_CANDIDATES))
+      .filter((c) => c.normalizedSubject === input.normalizedSubject)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    for (const c of candidates) {
+      const theirs = [c.from?.address, ...c.to.map((a) => a.address), ...c.cc.map((a) => a.address)];
       if (theirs.some((a) => a && mine.has(a))) {
-        return { correlatedEmailId: e.id, correlationMethod: "smartMatching", conversationId: e.conversationId, trackingToken: token };
+        return { correlatedEmailId: c.id, correlationMethod: "smartMatching", conversationId: c.conversationId, trackingToken: token };
       }
     }
   }

@@ -9,20 +9,29 @@
  * so a huge mailbox makes progress instead of restarting from the beginning.
  */
 import { Pop3Session, type Pop3ConnectOptions } from "../../pop3/index.js";
-import { AppError, toAppError } from "../../errors.js";
+import { toAppError } from "../../errors.js";
 import { ineligibility } from "../../domain/mailbox.js";
 import type { Services } from "../../runtime/services.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
+import { LeaseKeeper } from "../../coordination/leaseKeeper.js";
+import { LIST_SIZE_SLACK_BYTES, MAX_DOWNLOAD_BYTES } from "../../limits.js";
 import { logIn, pop3OptionsOf } from "../connectionCredentials.js";
-import { recordFailure, recordSuccess, type StatsDelta } from "../mailboxOutcome.js";
-import { IncomingCheckpoint, type Marker } from "./checkpoint.js";
-import { processMessage } from "./processMessage.js";
+import { recordFailure, recordSuccess, type StatsChange } from "../mailboxOutcome.js";
+import { countsOf, IncomingCheckpoint, maildropScope, type IncomingCounts, type Marker } from "./checkpoint.js";
+import { processMessage, recordUndownloadable, type MessageContext } from "./processMessage.js";
 
 export const LEASE_MS = 5 * 60_000;
-/** A run ends after this many messages or this long, then continues in a new queue message. */
+/** The lease is renewed this often while a poll runs (by time, not per message). */
+export const LEASE_RENEW_MS = LEASE_MS / 3;
+/**
+ * A run starts no new message after this many messages or this long, then continues in a new
+ * queue message (what is durable stays). The POP3 session's overall deadline (POLL_DEADLINE_MS)
+ * bounds the message in flight; both stay below the Functions timeout (host.json, 10 minutes).
+ */
 export const MAX_MESSAGES_PER_RUN = 500;
 export const MAX_RUN_MS = 4 * 60_000;
+export const POLL_DEADLINE_MS = 8 * 60_000;
 /** When every connection slot of the profile is busy, try again after this. */
 export const SLOT_RETRY_SECONDS = 60;
 
@@ -30,12 +39,14 @@ export interface PollOptions {
   /** Test-only connection settings (a test CA, short timeouts). */
   connectOverrides?: Partial<Pop3ConnectOptions>;
   maxMessages?: number;
+  /** Test-only: the soft time budget of the run (MAX_RUN_MS). */
+  maxRunMs?: number;
 }
 
 export type PollResult =
   | { status: "ineligible"; reason: string }
   | { status: "busy" | "throttled" }
-  | { status: "done"; fetched: number; stats: StatsDelta; more: boolean }
+  | { status: "done"; fetched: number; stats: IncomingCounts; more: boolean }
   | { status: "failed"; code: string; outcome: "postponed" | "disabled" };
 
 export async function pollMailbox(services: Services, mailboxId: string, options: PollOptions = {}): Promise<PollResult> {
@@ -55,43 +66,69 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     await services.queue.send(QUEUES.incoming, { mailboxId }, { delaySeconds: SLOT_RETRY_SECONDS });
     return { status: "throttled" };
   }
+  const keeper = new LeaseKeeper(lease, LEASE_RENEW_MS, (err) => services.log.warn("lease renewal failed", { mailboxId, err }));
 
   const mailbox = found.doc;
-  const checkpoint = new IncomingCheckpoint(services.storage.table(TABLES.coordination), services.raw);
-  const stats: StatsDelta = { received: 0, skipped: 0, quarantined: 0 };
+  // Counts kept on the mailbox before exact counters existed seed them (checkpoint.ts).
+  const initial: IncomingCounts = { received: mailbox.stats.received, skipped: mailbox.stats.skipped, quarantined: mailbox.stats.quarantined };
+  const stats: IncomingCounts = { received: 0, skipped: 0, quarantined: 0 };
   const started = Date.now();
+  const budget = options.maxRunMs ?? MAX_RUN_MS;
+  let checkpoint: IncomingCheckpoint | undefined;
   let session: Pop3Session | undefined;
   let fetched = 0;
+  /** The mailbox's counts as the counters hold them, once this run has read or written them. */
+  const exact = async (): Promise<StatsChange> => (checkpoint ? { exact: await checkpoint.counters(initial) } : {});
   try {
-    session = await logIn(services, profile, mailbox, "incoming",
-      (creds) => Pop3Session.connect({ ...pop3OptionsOf(profile, creds), ...options.connectOverrides }));
-    const listing = await session.uidl();
-    const seen = await checkpoint.loadSeen(mailboxId);
+    let scope = "";
+    session = await logIn(services, profile, mailbox, "incoming", (creds) => {
+      const o = pop3OptionsOf(profile, creds);
+      scope = maildropScope(o.host, o.port, o.userName);
+      // Messages over MAX_DOWNLOAD_BYTES are never fetched; a body far beyond its LIST size is the server lying.
+      return Pop3Session.connect({ ...o, maxMessageBytes: MAX_DOWNLOAD_BYTES + LIST_SIZE_SLACK_BYTES, ...options.connectOverrides });
+    });
+    const cp = new IncomingCheckpoint(services.storage.table(TABLES.coordination), services.raw, mailboxId, scope);
+    checkpoint = cp;
+    const [listing, sizes] = await Promise.all([session.uidl(), session.list()]);
+    const sizeOf = new Map(sizes.map((l) => [l.msgNo, l.size]));
+    const seen = await cp.loadSeen();
+    const unseen = listing.filter((item) => !seen.has(item.uid));
+    // Processed by an earlier run that did not get to its checkpoint: no second fetch.
+    const markers = await cp.markers(unseen.map((item) => item.uid));
     const done = new Map<number, Marker>(); // msgNo → marker, for DELE
     const toFetch: { msgNo: number; uid: string }[] = [];
-    for (const item of listing) {
-      if (seen.has(item.uid)) continue;
-      // Processed by an earlier run that did not get to its checkpoint: no second fetch.
-      const marker = await checkpoint.marker(mailboxId, item.uid);
+    for (const item of unseen) {
+      const marker = markers.get(item.uid);
       if (marker) done.set(item.msgNo, marker);
       else toFetch.push(item);
     }
     const limit = options.maxMessages ?? MAX_MESSAGES_PER_RUN;
     const batch = toFetch.slice(0, limit);
-    const uidOf = new Map(batch.map((b) => [b.msgNo, b.uid]));
     let more = toFetch.length > batch.length;
-    for await (const { msgNo, stream } of session.retrieveMany(batch.map((b) => b.msgNo))) {
-      const uid = uidOf.get(msgNo) ?? "";
-      const marker = await processMessage({ services, mailbox, profile, settings, uid }, stream);
-      await checkpoint.mark(mailboxId, uid, marker);
+    const ctxOf = (uid: string): MessageContext => ({ services, mailbox, profile, settings, uid, scope });
+    const record = async (msgNo: number, uid: string, marker: Marker): Promise<void> => {
+      await cp.mark(uid, marker, initial);
       done.set(msgNo, marker);
       fetched++;
-      if (marker.outcome === "received") stats.received! += 1;
-      else if (marker.outcome === "skipped" || marker.outcome === "noMatch") stats.skipped! += 1;
-      else if (marker.outcome === "quarantined") stats.quarantined! += 1;
-      if (!(await lease.renew())) throw new AppError("LEASE_HELD", "Another worker took over the mailbox (the lease expired).");
-      if (Date.now() - started > MAX_RUN_MS) { more = fetched < batch.length || more; break; }
+      const add = countsOf(marker.outcome);
+      stats.received += add.received;
+      stats.skipped += add.skipped;
+      stats.quarantined += add.quarantined;
+    };
+    // Too large to download at all: recorded from the listing alone, left on the server.
+    const huge = batch.filter((b) => (sizeOf.get(b.msgNo) ?? 0) > MAX_DOWNLOAD_BYTES);
+    for (const { msgNo, uid } of huge) await record(msgNo, uid, await recordUndownloadable(ctxOf(uid), sizeOf.get(msgNo) ?? 0));
+    const retrieve = batch.filter((b) => !huge.includes(b));
+    const uidOf = new Map(retrieve.map((b) => [b.msgNo, b.uid]));
+    let taken = 0;
+    for await (const { msgNo, stream } of session.retrieveMany(retrieve.map((b) => b.msgNo))) {
+      keeper.assertHeld();
+      const uid = uidOf.get(msgNo) ?? "";
+      await record(msgNo, uid, await processMessage(ctxOf(uid), stream));
+      taken++;
+      if (Date.now() - started > budget) { more = taken < retrieve.length || more; break; }
     }
+    keeper.assertHeld();
     const deleted = new Set<number>();
     if (mailbox.deleteEmailsAfterProcessing) {
       for (const [msgNo, marker] of done) if (marker.deletable) deleted.add(msgNo);
@@ -106,8 +143,8 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     }
     // Forget UIDLs the server no longer has, so the checkpoint does not grow forever.
     const onServer = new Set(listing.map((l) => l.uid));
-    await checkpoint.saveSeen(mailboxId, [...processedUids].filter((u) => onServer.has(u)));
-    await recordSuccess(services, mailboxId, "incoming", stats);
+    await cp.saveSeen([...processedUids].filter((u) => onServer.has(u)));
+    await recordSuccess(services, mailboxId, "incoming", await exact());
     if (more) await services.queue.send(QUEUES.incoming, { mailboxId });
     return { status: "done", fetched, stats, more };
   } catch (thrown) {
@@ -115,10 +152,11 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const err = toAppError(thrown);
     // Losing the lease is not the mailbox's failure: the worker that holds it carries on.
     if (err.code === "LEASE_HELD") return { status: "busy" };
-    const { outcome } = await recordFailure(services, mailboxId, "incoming", err, stats);
+    const { outcome } = await recordFailure(services, mailboxId, "incoming", err, await exact().catch(() => ({})));
     services.log.warn("incoming sync failed", { mailboxId, code: err.code, transient: err.transient, outcome });
     return { status: "failed", code: err.code, outcome };
   } finally {
+    await keeper.stop();
     await slot.release();
     await lease.release();
   }
