@@ -310,8 +310,8 @@ async function shrinkClass(cls: string, sweepExample: Violation): Promise<string
     const { violations } = await runBatch([fuzzCase(recipe)], { replay: true });
     if (violations.length > 0) throw new Error(violations.map((v) => `${v.invariant}: ${v.detail.slice(0, 300)}`).join("\n"));
   });
-  let details = await fc.check(property, { seed: SEED, numRuns: 15 });
-  if (!details.failed) details = await fc.check(property, { seed: SEED, numRuns: 1, examples: [[sweepExample.input as Recipe]] });
+  let details = await fc.check(property, { seed: SEED, numRuns: 15, includeErrorInReport: true });
+  if (!details.failed) details = await fc.check(property, { seed: SEED, numRuns: 1, examples: [[sweepExample.input as Recipe]], includeErrorInReport: true });
   return fc.defaultReportMessage(details) ?? `no failure reproduced alone (seed ${SEED}); sweep example: ${short(sweepExample.input)}`;
 }
 
