@@ -19,6 +19,7 @@ import { QUEUES, TABLES } from "../../storage/names.js";
 import { composeMessage } from "./compose.js";
 import { formatToken, TrackingNumbers } from "./trackingToken.js";
 import { fitBodies } from "./fitActivity.js";
+import { ContentDigest } from "../incoming/contentDigest.js";
 
 export const outgoingBlobName = (emailId: string): string => `outgoing/${emailId}.eml`;
 /** Keeps the References header of a long thread bounded (RFC 5322 §3.6.4 allows trimming). */
@@ -94,6 +95,9 @@ export async function createOutgoingEmail(services: Services, input: EmailCreate
     inReplyTo: parent?.messageId ?? null, references, attachments,
   });
   const upload = await services.raw.uploadBuffer(outgoingBlobName(id), raw);
+  // A tracked mailbox that receives this message joins it only if the body is ours (activity.ts).
+  const digest = new ContentDigest();
+  digest.update(raw);
   const asAddress = (address: string): { address: string; name: string } => ({ address, name: "" });
   const email: EmailActivity = {
     id, createdAt: now.toISOString(), updatedAt: now.toISOString(), mailboxId: mailbox.id,
@@ -106,6 +110,7 @@ export async function createOutgoingEmail(services: Services, input: EmailCreate
     attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.content.length })),
     sizeBytes: upload.sizeBytes, sha256: upload.sha256, receivedAt: null, sentAt: null,
     error: null, attempts: 0, nextAttemptAt: null, receivedByMailboxIds: [],
+    contentDigest: digest.digest(upload.sha256),
     rawBlob: upload.blobName, normalizedSubject: normalizeSubject(subject), ...(idempotency ? { idempotency } : {}),
   };
   let saved: Stored<EmailActivity>;
