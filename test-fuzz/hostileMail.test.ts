@@ -323,10 +323,17 @@ test(`>= ${MESSAGES} hostile messages through the pipeline: filed or quarantined
   const violations: Violation[] = [];
   let received = 0;
   const quarantined = new Map<string, number>();
+  const seen = new Set<string>();
   for (let at = 0, n = 0; at < recipes.length; at += BATCH, n++) {
     const batchStarted = Date.now();
     const result = await runBatch(recipes.slice(at, at + BATCH).map(fuzzCase), { replay: n % REPLAY_EVERY === 0 });
     violations.push(...result.violations);
+    for (const v of result.violations) {
+      const key = `${v.invariant} | ${v.cls}`;
+      if (seen.has(key)) continue;
+      seen.add(key); // printed as found, so a long run that is stopped early still tells what it saw
+      console.log(`NEW ${key}: ${v.detail.slice(0, 300)}${v.input !== undefined ? ` <- ${short(v.input)}` : ""}`);
+    }
     received += result.received;
     for (const [code, count] of result.quarantined) quarantined.set(code, (quarantined.get(code) ?? 0) + count);
     console.log(`batch ${n}: ${Math.min(at + BATCH, recipes.length)}/${recipes.length} messages, ${result.violations.length} violations, ${Date.now() - batchStarted} ms`);
