@@ -11,6 +11,7 @@ import { enabledMailbox } from "../support/mailboxes.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { AppError } from "../../shared/errors.js";
+import { QUEUES } from "../../shared/storage/names.js";
 import { MAX_MESSAGE_ID_CHARS, MAX_RECIPIENTS_PER_FIELD, MAX_REFERENCES, MAX_SUBJECT_CHARS, CORRELATION_REFERENCES } from "../../shared/limits.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -250,6 +251,30 @@ describe("hostile mail", () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+
+  test("a run stops at its time budget: what is durable stays, only processed mail is deleted, and it queues its continuation", async () => {
+    const messages = [1, 2, 3].map((n) => msg(`Message-ID: <budget-${n}@contoso.test>\r\nSubject: budget ${n}\r\n`));
+    const server = await Pop3TestServer.start({ messages });
+    try {
+      const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "budget@contoso.test", mailbox: { deleteEmailsAfterProcessing: true } });
+      const queue = app.services.storage.queues.getQueueClient(QUEUES.incoming);
+      await queue.clearMessages();
+      const first = await pollMailbox(app.services, mailboxId, { maxRunMs: 0 });
+      assert.ok(first.status === "done" && first.more && first.fetched === 1, JSON.stringify(first));
+      assert.equal(server.count("DELE"), 1, "only the processed message is deleted");
+      const queued = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText);
+      assert.ok(queued.some((t) => t.includes(mailboxId) || Buffer.from(t, "base64").toString().includes(mailboxId)), "continuation queued");
+      for (let i = 0; i < 3; i++) await pollMailbox(app.services, mailboxId, { maxRunMs: 0 });
+      const items = await emailsOf(mailboxId);
+      assert.deepEqual(items.map((e) => e.messageId).sort(), ["<budget-1@contoso.test>", "<budget-2@contoso.test>", "<budget-3@contoso.test>"]);
+      // A stopped run drops the RETR it had queued ahead (retrieve-many.ts); nothing is stored twice.
+      assert.ok(server.count("RETR") <= 3 + 3, `${server.count("RETR")} RETRs`);
+      const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
+      assert.equal(mb.stats.received, 3);
+    } finally {
+      await server.close();
     }
   });
 });
