@@ -56,6 +56,12 @@ export class TestServerSession {
       const line = this.input.subarray(0, at).toString("latin1");
       this.input = this.input.subarray(at + 2);
       this.server.stats.commands.push({ line, secure: this.secure });
+      if (this.o.onCommand?.(line) === "drop") {
+        this.input = EMPTY;
+        this.lines.length = 0;
+        this.socket.destroy();
+        return;
+      }
       if (!this.secure && line.includes(this.o.password)) this.server.stats.credentialsInClear = true;
       if ((this.busy || this.lines.length > 0) && !this.o.pipelining) this.server.stats.pipelineViolations++;
       this.lines.push(line);

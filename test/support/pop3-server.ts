@@ -67,6 +67,11 @@ export interface Pop3TestServerOptions {
   stallOn: string | undefined;
   /** Bytes sent in the same write as the "+OK" to STLS, before the handshake. */
   injectAfterStls: string | Buffer | undefined;
+  /**
+   * Called with each command line as it arrives, before it is handled. "drop" discards it (and
+   * anything after it) and closes the connection, as if the client died before it was sent.
+   */
+  onCommand: ((line: string) => "drop" | void) | undefined;
 }
 
 export interface Pop3TestServerStats {
@@ -104,6 +109,7 @@ const DEFAULTS: Pop3TestServerOptions = {
   loginError: undefined,
   stallOn: undefined,
   injectAfterStls: undefined,
+  onCommand: undefined,
 };
 
 export class Pop3TestServer {
