@@ -3,6 +3,7 @@
  * (EHLO, STARTTLS where due, AUTH) and QUIT without sending mail. Each direction is tested only
  * when the mailbox uses server-side sync for it.
  */
+import { performance } from "node:perf_hooks";
 import { Pop3Session, type Pop3ConnectOptions } from "../pop3/index.js";
 import { openSmtpSession } from "../smtp/session.js";
 import { smtpEndpointOf } from "../smtp/options.js";
@@ -25,6 +26,16 @@ export interface ConnectionTestOptions {
   smtp?: SmtpClientOptions;
 }
 
+/**
+ * Each direction's test, token request and login included, ends this long after it starts,
+ * whatever the server does (a drip-fed reply included). The two run one after the other under one
+ * connection slot leased for 2 minutes (testJobs.ts), so 2 x 45 s leaves room for the rest.
+ */
+export const CONNECTION_TEST_DEADLINE_MS = 45_000;
+
+/** What is left of a direction's deadline when a login starts (logIn may log in twice). */
+const left = (ends: number): number => Math.max(1, ends - performance.now());
+
 export const testsIncoming = (m: Mailbox): boolean => m.incomingMethod === "serverSideSync";
 export const testsOutgoing = (m: Mailbox): boolean => m.outgoingMethod === "serverSideSync" && !m.isForwardMailbox;
 
@@ -39,8 +50,9 @@ async function attempt(run: () => Promise<void>): Promise<DirectionResult> {
 
 export async function testConnections(services: Services, profile: Profile, mailbox: Mailbox, opts: ConnectionTestOptions = {}): Promise<ConnectionTestResult> {
   const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async () => {
+    const ends = performance.now() + CONNECTION_TEST_DEADLINE_MS;
     const session = await logIn(services, profile, mailbox, "incoming", (creds) => Pop3Session.connect({
-      ...pop3OptionsOf(profile, creds), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, ...opts.pop3,
+      ...pop3OptionsOf(profile, creds), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, deadlineMs: left(ends), ...opts.pop3,
     }), { fresh: true });
     try {
       await session.stat();
@@ -50,8 +62,9 @@ export async function testConnections(services: Services, profile: Profile, mail
     }
   });
   const outgoing: DirectionResult = !testsOutgoing(mailbox) ? { tested: false } : await attempt(async () => {
+    const ends = performance.now() + CONNECTION_TEST_DEADLINE_MS;
     const session = await logIn(services, profile, mailbox, "outgoing",
-      (creds) => openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, ...opts.smtp }),
+      (creds) => openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, deadlineMs: left(ends), ...opts.smtp }),
       { fresh: true });
     session.quit();
   });

@@ -7,9 +7,13 @@
  * before they expire, and concurrent requests for the same client share one call: a scheduler
  * tick over thousands of mailboxes costs one token request, not thousands.
  * The client secret and the tokens never appear in errors or logs.
+ *
+ * The request carries the client secret, so it goes to the configured URL and nowhere else: a
+ * redirect is refused (not followed), the whole request has a deadline, and the response is read
+ * up to a named size, whatever the endpoint sends.
  */
 import { createHash } from "node:crypto";
-import { AppError } from "../errors.js";
+import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../runtime/clock.js";
 
 export interface OAuthClient {
@@ -30,7 +34,10 @@ interface CachedToken {
 const EXPIRY_MARGIN_MS = 60_000;
 /** When the endpoint gives no expires_in (it SHOULD, RFC 6749 §5.1), assume a short life. */
 const DEFAULT_LIFETIME_S = 300;
-const TIMEOUT_MS = 30_000;
+/** The whole token request: connect, TLS, headers and body. Shorter than any caller's own deadline. */
+export const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
+/** A token response is a small JSON object (an Entra access token is 1-4 KB); nothing beyond this is read. */
+export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 /** What `fresh` means: got within this window, so a Test & Enable of a whole profile asks once a minute at most. */
 const FRESH_MS = 60_000;
 const MAX_DESCRIPTION = 300;
@@ -48,11 +55,20 @@ export interface TokenOptions {
 
 type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
+/** The request's limits; tests make them small. */
+export interface TokenRequestLimits {
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
 export class OAuthTokenSource {
   private readonly cache = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<CachedToken>>();
+  private readonly limits: TokenRequestLimits;
 
-  constructor(private readonly clock: Clock, private readonly fetchImpl: FetchLike = fetch) {}
+  constructor(private readonly clock: Clock, private readonly fetchImpl: FetchLike = fetch, limits: Partial<TokenRequestLimits> = {}) {
+    this.limits = { timeoutMs: TOKEN_REQUEST_TIMEOUT_MS, maxResponseBytes: MAX_TOKEN_RESPONSE_BYTES, ...limits };
+  }
 
   /**
    * A bearer token for `client`. `fresh` asks for one got within the last minute (Test & Enable
@@ -81,22 +97,14 @@ export class OAuthTokenSource {
       grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret, scope: client.scope,
     });
     const startedAt = this.clock.now().getTime();
-    let res: Response;
-    try {
-      res = await this.fetchImpl(client.tokenUrl, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body: body.toString(),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw unreachable(endpoint, err);
-    }
-    const payload = await res.json().catch(() => undefined) as Record<string, unknown> | undefined;
+    const res = await post(this.fetchImpl, client.tokenUrl, body, this.limits);
+    const { payload } = res;
     if (res.status === 400 || res.status === 401 || res.status === 403) {
-      const error = typeof payload?.error === "string" ? payload.error : `HTTP ${res.status}`;
-      const description = typeof payload?.error_description === "string" ? `: ${payload.error_description.slice(0, MAX_DESCRIPTION)}` : "";
-      throw new AppError("AUTH_FAILED", `The OAuth token endpoint ${endpoint} refused the profile's client (${error}${description}).`);
+      // The endpoint's own words, which could echo anything it was sent: never the secret.
+      const said = (v: unknown): string | undefined => (typeof v === "string" ? redact(v, client.clientSecret).slice(0, MAX_DESCRIPTION) : undefined);
+      const error = said(payload?.error) ?? `HTTP ${res.status}`;
+      const description = said(payload?.error_description);
+      throw new AppError("AUTH_FAILED", `The OAuth token endpoint ${endpoint} refused the profile's client (${error}${description === undefined ? "" : `: ${description}`}).`);
     }
     if (!res.ok) {
       throw new AppError("SERVICE_UNAVAILABLE", `The OAuth token endpoint ${endpoint} answered HTTP ${res.status}.`);
@@ -110,17 +118,103 @@ export class OAuthTokenSource {
   }
 }
 
+interface TokenResponse {
+  status: number;
+  ok: boolean;
+  payload: Record<string, unknown> | undefined;
+}
+
+/** POSTs the form to `url` and nowhere else, within the limits; transport failures become AppErrors. */
+async function post(fetchImpl: FetchLike, url: string, form: URLSearchParams, limits: TokenRequestLimits): Promise<TokenResponse> {
+  const endpoint = new URL(url).host;
+  let res: Response;
+  try {
+    res = await fetchImpl(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: form.toString(),
+      // Following a redirect would POST the client secret to wherever the Location points.
+      redirect: "manual",
+      // Also ends a body that trickles in: the signal aborts the body stream too.
+      signal: AbortSignal.timeout(limits.timeoutMs),
+    });
+  } catch (err) {
+    throw unreachable(endpoint, err, limits.timeoutMs);
+  }
+  if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new AppError("AUTH_FAILED",
+      `The OAuth token endpoint ${endpoint} answered with a redirect (HTTP ${res.status}), which is not followed: the request carries the client secret. Set the profile's token URL to the endpoint itself.`);
+  }
+  let text: string;
+  try {
+    text = await readBounded(res, limits.maxResponseBytes, endpoint);
+  } catch (err) {
+    throw isAppError(err) ? err : unreachable(endpoint, err, limits.timeoutMs, "while sending its response");
+  }
+  return { status: res.status, ok: res.ok, payload: parseJson(text) };
+}
+
 function cacheKey(c: OAuthClient): string {
   // The secret is part of the key (a new secret must not reuse a token got with the old one), hashed.
   const secret = createHash("sha256").update(c.clientSecret).digest("hex");
   return JSON.stringify([c.tokenUrl, c.clientId, c.scope, secret]);
 }
 
-function unreachable(endpoint: string, err: unknown): AppError {
+/**
+ * The body as text, reading at most `max` bytes: a longer one (announced or not) ends the request
+ * with PROTOCOL_LIMIT_EXCEEDED and the rest is never read.
+ */
+async function readBounded(res: Response, max: number, endpoint: string): Promise<string> {
+  const tooLarge = (): AppError =>
+    new AppError("PROTOCOL_LIMIT_EXCEEDED", `The OAuth token endpoint ${endpoint} sent a response larger than ${max} bytes; it was not read further.`);
+  const announced = Number(res.headers.get("content-length") ?? NaN);
+  if (announced > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return "";
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the secret, as sent and as form-encoded, from text the endpoint chose. */
+function redact(text: string, secret: string): string {
+  if (secret === "") return text;
+  const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+  let out = text;
+  for (const form of forms) out = out.split(form).join("[redacted]");
+  return out;
+}
+
+function unreachable(endpoint: string, err: unknown, timeoutMs: number, when = ""): AppError {
   const name = (err as { name?: string } | null)?.name;
   if (name === "TimeoutError" || name === "AbortError") {
-    return new AppError("CONNECTION_TIMEOUT", `The OAuth token endpoint ${endpoint} did not answer in ${TIMEOUT_MS / 1000} s.`);
+    const within = timeoutMs % 1000 === 0 ? `${timeoutMs / 1000} s` : `${timeoutMs} ms`;
+    return new AppError("CONNECTION_TIMEOUT", `The OAuth token endpoint ${endpoint} did not answer in ${within}${when ? ` (${when})` : ""}.`);
   }
+  if (when) return new AppError("CONNECTION_LOST", `The OAuth token endpoint ${endpoint} closed the connection ${when}.`);
   const cause = (err as { cause?: { code?: string } } | null)?.cause;
   const code = cause?.code ?? "network error";
   const tls = typeof code === "string" && /CERT|SSL|TLS|SELF_SIGNED/.test(code);

@@ -5,6 +5,10 @@
  *
  * Replies are matched to commands strictly in order (RFC 1939 §3). Without pipelining one
  * command is on the wire at a time; with it, up to PIPELINE_WINDOW (RFC 2449 §6.6).
+ *
+ * Three clocks: the idle timer (silence, restarts on every byte), the whole-reply deadline of the
+ * reply at the front (greeting, status lines, listings; not a RETR body), and the session's
+ * overall deadline, which never restarts or pauses and ends everything in flight.
  */
 import type net from "node:net";
 import tls from "node:tls";
@@ -15,17 +19,25 @@ import { PIPELINE_WINDOW } from "./limits.js";
 import { parseReply, type Pop3Reply } from "./reply.js";
 import { unexpectedReply } from "./reply-errors.js";
 import { BodyStream, ListingSink } from "./sinks.js";
-import { classifySocketError, connectionLost, timedOut } from "./socket-errors.js";
+import { classifySocketError, connectionLost, replyTooSlow, timedOut } from "./socket-errors.js";
+import { timerMs, type SessionDeadline } from "./deadline.js";
 
 export interface ConnectionSettings {
   greetingTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Whole-reply deadline of everything but a message body. */
+  replyDeadlineMs: number;
   maxMessageBytes: number;
+  /** The session's overall deadline, started before connect: the connection ends when it passes. */
+  deadline: SessionDeadline;
 }
 
 interface Pending {
   command: Pop3Command;
+  /** Longest silence while this reply is due. */
   timeoutMs: number;
+  /** The whole reply (status line, and listing if any) must be in this long after it is due. */
+  replyMs: number;
   written: boolean;
   listing?: ListingSink;
   reply?: Pop3Reply;
@@ -43,10 +55,16 @@ export class Pop3Connection {
   private readonly queue: Pending[] = [];
   private written = 0;
   private closed: AppError | undefined;
+  /** Idle timer: restarts on every byte. */
   private timer: NodeJS.Timeout | undefined;
+  /** Whole-reply deadline of the reply at the front of the queue. */
+  private replyTimer: NodeJS.Timeout | undefined;
+  private readonly deadlineTimer: NodeJS.Timeout;
   private paused = false;
   /** Between the "+OK" to STLS and the end of the handshake nothing may be written in clear. */
   private holdWrites = false;
+  /** The TLS handshake after STLS is under way: what the deadline interrupts when no reply is due. */
+  private upgrading = false;
   private activeBody: BodyStream | undefined;
 
   constructor(
@@ -54,20 +72,32 @@ export class Pop3Connection {
     private readonly settings: ConnectionSettings,
   ) {
     this.attach(socket);
+    // Runs whatever the socket does, paused for backpressure included.
+    this.deadlineTimer = setTimeout(
+      () => this.fail(settings.deadline.expire(this.queue[0]?.command.display ?? (this.upgrading ? "STLS" : undefined))),
+      timerMs(settings.deadline.remainingMs()),
+    );
   }
 
   get secure(): boolean {
     return this.socket instanceof tls.TLSSocket;
   }
 
+  /** Milliseconds left before the session's overall deadline. */
+  get remainingMs(): number {
+    return this.settings.deadline.remainingMs();
+  }
+
   /** The greeting (RFC 1939 §4) is the reply to a command nobody sent. */
   async readGreeting(): Promise<Pop3Reply> {
-    const result = await this.enqueue(GREETING, this.settings.greetingTimeoutMs, true);
+    // The greeting timeout counts from connected to the whole greeting line, not between its bytes.
+    const { greetingTimeoutMs, replyDeadlineMs } = this.settings;
+    const result = await this.enqueue(GREETING, greetingTimeoutMs, Math.min(greetingTimeoutMs, replyDeadlineMs), true);
     return result.reply;
   }
 
   send(command: Pop3Command): Promise<CommandResult> {
-    return this.enqueue(command, this.settings.idleTimeoutMs, false);
+    return this.enqueue(command, this.settings.idleTimeoutMs, this.settings.replyDeadlineMs, false);
   }
 
   /** After the "+OK" to STLS: hand the socket to TLS, then start over with fresh framing. */
@@ -75,11 +105,17 @@ export class Pop3Connection {
     const plain = this.socket;
     this.detach(plain);
     plain.on("error", () => {}); // from here on, errors surface through the TLS socket
+    this.upgrading = true;
     try {
       this.socket = await upgrade(plain);
     } catch (err) {
-      this.fail(toAppError(err));
-      throw err;
+      // The deadline may have passed meanwhile (it destroys the plain socket under the handshake):
+      // report that, not the handshake failure it caused.
+      const e = this.closed ?? toAppError(err);
+      this.fail(e);
+      throw e;
+    } finally {
+      this.upgrading = false;
     }
     this.framer = new ReplyFramer(this.framerHandler());
     this.attach(this.socket);
@@ -98,10 +134,10 @@ export class Pop3Connection {
     this.fail(new AppError("CONNECTION_LOST", "The POP3 session was closed by the client."));
   }
 
-  private enqueue(command: Pop3Command, timeoutMs: number, written: boolean): Promise<CommandResult> {
+  private enqueue(command: Pop3Command, timeoutMs: number, replyMs: number, written: boolean): Promise<CommandResult> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, timeoutMs, written, resolve, reject });
+      this.queue.push({ command, timeoutMs, replyMs, written, resolve, reject });
       if (written) this.written++;
       this.pump();
     });
@@ -164,6 +200,7 @@ export class Pop3Connection {
   private shift(): Pending | undefined {
     const front = this.queue.shift();
     if (front?.written === true) this.written--;
+    this.clearReplyTimer(); // the next reply gets its own
     this.pump();
     return front;
   }
@@ -209,19 +246,31 @@ export class Pop3Connection {
     this.armTimer();
   }
 
-  /** Runs only while we wait on the server: a reply is due and we are not pausing on purpose. */
+  /**
+   * The idle and whole-reply clocks run only while we wait on the server: a reply is due and we
+   * are not pausing on purpose. After a pause the reply clock starts over: only the previous
+   * body's slow consumer can pause the socket while this reply is due, never the server.
+   */
   private armTimer(): void {
     const front = this.queue[0];
     if (front?.written !== true || this.paused || this.closed) {
       clearTimeout(this.timer);
       this.timer = undefined;
+      this.clearReplyTimer();
       return;
     }
-    if (this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
+    this.timer ??= setTimeout(() => {
       const what = this.queue[0]?.command === GREETING ? "greeting" : "idle";
       this.fail(timedOut(what, this.queue[0]?.command.display));
     }, front.timeoutMs);
+    // Once a RETR's "+OK" is in, its body is bounded by the session deadline only.
+    if (front.command.expect === "stream" && front.reply !== undefined) this.clearReplyTimer();
+    else this.replyTimer ??= setTimeout(() => this.fail(replyTooSlow(front.replyMs, front.command.display)), timerMs(front.replyMs));
+  }
+
+  private clearReplyTimer(): void {
+    clearTimeout(this.replyTimer);
+    this.replyTimer = undefined;
   }
 
   private onError = (err: unknown): void => {
@@ -249,6 +298,8 @@ export class Pop3Connection {
     this.closed ??= err;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.clearReplyTimer();
+    clearTimeout(this.deadlineTimer);
   }
 
   private attach(socket: net.Socket): void {

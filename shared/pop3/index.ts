@@ -16,6 +16,9 @@
  * allowCredentialsOverInsecureChannels is set (else TLS_REQUIRED). RETR bodies are streamed with
  * backpressure: memory stays bounded whatever the message size. OAuth accounts (Gmail,
  * Microsoft 365) log in with `authProtocol: "xoauth2"` and an `accessToken`; `auto` never picks it.
+ * Time is bounded three ways: the idle timeout (silence), a whole-reply deadline for everything
+ * but message bodies, and the session's overall `deadlineMs` from the start of connect
+ * (`session.remainingMs` tells what is left); each ends in CONNECTION_TIMEOUT.
  */
 export { Pop3Session } from "./session.js";
 export type { Pop3AuthProtocol, Pop3ConnectOptions } from "./options.js";
@@ -30,4 +33,6 @@ export {
   DEFAULT_GREETING_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_REPLY_DEADLINE_MS,
+  DEFAULT_SESSION_DEADLINE_MS,
 } from "./limits.js";

@@ -13,6 +13,24 @@ export const DEFAULT_GREETING_TIMEOUT_MS = 30_000;
  * message body (the socket is paused on purpose then), so slow uploads never time out here.
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/**
+ * Longest one whole session may last, from the start of connect to the end of QUIT. The timeouts
+ * above restart on every byte, so on their own a server that drip-feeds one byte a second holds a
+ * poll, and the function invocation running it, for ever. Nine minutes: just under host.json's
+ * 10-minute functionTimeout, so a session that runs into it ends with a coded error its caller can
+ * still record instead of being cut off by the host. This is only the safety net: callers with a
+ * tighter budget (Test & Enable, a poll under its lease) pass their own `deadlineMs`.
+ */
+export const DEFAULT_SESSION_DEADLINE_MS = 9 * 60_000;
+/**
+ * Longest one reply other than a message body may take as a whole: the greeting, a status line
+ * (RETR's included), a CAPA, LIST or UIDL listing. Without it a drip-fed status line or listing
+ * would live until the session deadline. Two minutes: a status line is at most
+ * MAX_REPLY_LINE_BYTES, and a UIDL listing of 100,000 messages (~3 MB) takes seconds over any
+ * working link. A RETR body is bounded by the session deadline only: a large message legitimately
+ * takes long, and the idle timeout still catches a server that stops sending it.
+ */
+export const DEFAULT_REPLY_DEADLINE_MS = 2 * 60_000;
 
 /**
  * Status lines and listing lines (CAPA, LIST, UIDL). RFC 2449 §4 caps responses at 512 octets;

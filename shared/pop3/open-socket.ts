@@ -1,10 +1,12 @@
 /**
  * @module Opens the TCP or implicit-TLS socket, and upgrades a plain one after STLS.
- * Both are bounded by connectTimeoutMs and classify failures (see socket-errors.ts).
+ * Both are bounded by connectTimeoutMs, cut short by what is left of the session's deadline, and
+ * classify failures (see socket-errors.ts).
  */
 import net from "node:net";
 import tls from "node:tls";
 import { AppError } from "../errors.js";
+import { timerMs, type SessionDeadline } from "./deadline.js";
 import type { ResolvedPop3Options } from "./options.js";
 import { classifySocketError, timedOut } from "./socket-errors.js";
 
@@ -23,10 +25,11 @@ function tlsOptions(o: TlsOptions): tls.ConnectionOptions {
  * Waits for `readyEvent`, or fails with a classified error. Errors before TCP is up are network
  * errors; after it (implicit TLS, or STLS) they belong to the handshake.
  */
-function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: boolean, timeoutMs: number): Promise<T> {
+function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: boolean, timeoutMs: number, deadline: SessionDeadline): Promise<T> {
   return new Promise((resolve, reject) => {
     let connected = tcpUp;
     const isTls = socket instanceof tls.TLSSocket;
+    const left = deadline.remainingMs();
     const done = (err?: AppError): void => {
       clearTimeout(timer);
       socket.removeListener("error", onError);
@@ -46,7 +49,10 @@ function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: b
     const onReady = (): void => done();
     const onError = (err: unknown): void => done(classifySocketError(err, connected && isTls ? "tls" : "connect"));
     const onClose = (): void => done(classifySocketError(new Error("closed"), connected && isTls ? "tls" : "connect"));
-    const timer = setTimeout(() => done(timedOut(isTls ? "connect and TLS handshake" : "connect")), timeoutMs);
+    // Whichever ends first: this step's own timeout, or the session's overall deadline.
+    const timer = left < timeoutMs
+      ? setTimeout(() => done(deadline.expire(tcpUp ? "STLS" : "(connect)")), timerMs(left))
+      : setTimeout(() => done(timedOut(isTls ? "connect and TLS handshake" : "connect")), timerMs(timeoutMs));
     socket.once("connect", onConnect);
     socket.once(readyEvent, onReady);
     socket.once("error", onError);
@@ -54,17 +60,17 @@ function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: b
   });
 }
 
-export function openSocket(o: ResolvedPop3Options): Promise<net.Socket> {
+export function openSocket(o: ResolvedPop3Options, deadline: SessionDeadline): Promise<net.Socket> {
   if (o.useSsl) {
     const socket = tls.connect({ host: o.host, port: o.port, ...tlsOptions(o) });
-    return whenReady(socket, "secureConnect", false, o.connectTimeoutMs);
+    return whenReady(socket, "secureConnect", false, o.connectTimeoutMs, deadline);
   }
   const socket = net.connect({ host: o.host, port: o.port });
-  return whenReady(socket, "connect", false, o.connectTimeoutMs);
+  return whenReady(socket, "connect", false, o.connectTimeoutMs, deadline);
 }
 
 /** RFC 2595 §4: the TLS handshake starts right after the "+OK" to STLS. */
-export function upgradeSocket(plain: net.Socket, o: ResolvedPop3Options): Promise<tls.TLSSocket> {
+export function upgradeSocket(plain: net.Socket, o: ResolvedPop3Options, deadline: SessionDeadline): Promise<tls.TLSSocket> {
   const socket = tls.connect({ socket: plain, host: o.host, ...tlsOptions(o) });
-  return whenReady(socket, "secureConnect", true, o.connectTimeoutMs);
+  return whenReady(socket, "secureConnect", true, o.connectTimeoutMs, deadline);
 }

@@ -8,6 +8,8 @@ import {
   DEFAULT_GREETING_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_REPLY_DEADLINE_MS,
+  DEFAULT_SESSION_DEADLINE_MS,
 } from "./limits.js";
 
 /**
@@ -43,7 +45,16 @@ export interface Pop3ConnectOptions {
   allowCredentialsOverInsecureChannels?: boolean;
   connectTimeoutMs?: number;
   greetingTimeoutMs?: number;
+  /** Longest silence while a reply is awaited; restarts on every byte received. */
   idleTimeoutMs?: number;
+  /**
+   * Overall deadline of the session, from the start of connect (DEFAULT_SESSION_DEADLINE_MS).
+   * When it passes, every pending command and any body in flight fail with CONNECTION_TIMEOUT and
+   * the socket is destroyed, whatever the server is still sending.
+   */
+  deadlineMs?: number;
+  /** Longest one reply other than a message body may take as a whole (DEFAULT_REPLY_DEADLINE_MS). */
+  replyDeadlineMs?: number;
   /** A RETR body larger than this ends the connection with PROTOCOL_LIMIT_EXCEEDED. */
   maxMessageBytes?: number;
 }
@@ -69,6 +80,8 @@ export function resolveOptions(o: Pop3ConnectOptions): ResolvedPop3Options {
     connectTimeoutMs: o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     greetingTimeoutMs: o.greetingTimeoutMs ?? DEFAULT_GREETING_TIMEOUT_MS,
     idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    deadlineMs: o.deadlineMs ?? DEFAULT_SESSION_DEADLINE_MS,
+    replyDeadlineMs: o.replyDeadlineMs ?? DEFAULT_REPLY_DEADLINE_MS,
     maxMessageBytes: o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   };
 }

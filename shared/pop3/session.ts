@@ -14,6 +14,7 @@ import { stat, type MaildropStat } from "./commands/stat.js";
 import { stls } from "./commands/stls.js";
 import { uidl, type UniqueIdListing } from "./commands/uidl.js";
 import { Pop3Connection } from "./connection.js";
+import { SessionDeadline } from "./deadline.js";
 import { openSocket, upgradeSocket } from "./open-socket.js";
 import { resolveOptions, type Pop3ConnectOptions } from "./options.js";
 import { replyError } from "./reply-errors.js";
@@ -31,13 +32,14 @@ export class Pop3Session {
 
   static async connect(options: Pop3ConnectOptions): Promise<Pop3Session> {
     const o = resolveOptions(options);
-    const conn = new Pop3Connection(await openSocket(o), o);
+    const deadline = new SessionDeadline(o.deadlineMs); // from the start of connect
+    const conn = new Pop3Connection(await openSocket(o, deadline), { ...o, deadline });
     try {
       const greeting = await conn.readGreeting();
       if (!greeting.ok) throw replyError(greeting, "(greeting)", "greeting");
       let caps = await capa(conn);
       if (!conn.secure && caps.stls) {
-        await stls(conn, (plain) => upgradeSocket(plain, o));
+        await stls(conn, (plain) => upgradeSocket(plain, o, deadline));
         caps = await capa(conn); // RFC 2595 §4: forget what was learnt in clear
       }
       const mechanism = await authenticate(conn, o, caps, greeting.line);
@@ -59,6 +61,14 @@ export class Pop3Session {
   /** True once TLS is in use (implicit or STLS). */
   get secure(): boolean {
     return this.conn.secure;
+  }
+
+  /**
+   * Milliseconds left before the session's overall deadline (deadlineMs, from the start of
+   * connect), 0 once passed. A caller can stop starting work that would not finish in time.
+   */
+  get remainingMs(): number {
+    return this.conn.remainingMs;
   }
 
   /** Bytes and socket reads received, and the most reply bytes held in memory at once. */

@@ -3,6 +3,7 @@
  * never by message text.
  */
 import { AppError } from "../errors.js";
+import { formatMs } from "./deadline.js";
 import { UNREACHABLE_CODES as UNREACHABLE, UNTRUSTED_CERTIFICATE_CODES as UNTRUSTED } from "../net/socketErrorCodes.js";
 
 /** Where the connection was when the error happened: the same ECONNRESET means different things. */
@@ -40,4 +41,9 @@ export function connectionLost(command?: string, cause?: unknown): AppError {
 
 export function timedOut(what: string, command?: string): AppError {
   return new AppError("CONNECTION_TIMEOUT", `The POP3 server did not answer in time (${what}).`, { command });
+}
+
+/** A reply other than a message body that trickled in for longer than its whole-reply deadline. */
+export function replyTooSlow(ms: number, command?: string): AppError {
+  return new AppError("CONNECTION_TIMEOUT", `The POP3 server did not complete its reply within ${formatMs(ms)}.`, { command });
 }

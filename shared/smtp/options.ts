@@ -1,7 +1,8 @@
 /**
  * @module How one profile's SMTP endpoint becomes nodemailer connection options: implicit TLS
  * (RFC 8314), STARTTLS (RFC 3207) required before AUTH unless the profile allows credentials over
- * an insecure channel, the AUTH mechanism (RFC 4954), certificate checks and named timeouts.
+ * an insecure channel, the AUTH mechanism (RFC 4954), certificate checks, named timeouts and the
+ * session's overall deadline.
  */
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from "nodemailer/lib/smtp-connection";
 import type { Profile } from "../domain/profile.js";
@@ -35,14 +36,24 @@ export interface SmtpClientOptions {
   greetingTimeoutMs?: number;
   /** Inactivity on an open session. Also bounds the wait for the reply to the end of data. */
   socketTimeoutMs?: number;
+  /**
+   * Overall deadline of the session, from the start of connect to its last reply (default
+   * SMTP_TIMEOUTS.sessionMs). nodemailer's timeouts above restart on every byte, so only this
+   * ends a server that drip-feeds its replies. When it passes the connection is closed and what
+   * is in flight fails with CONNECTION_TIMEOUT, or SEND_OUTCOME_UNKNOWN once the end of data is out.
+   */
+  deadlineMs?: number;
 }
 
 /**
  * RFC 5321 §4.5.3.2 asks clients to wait up to 10 minutes for the reply to the end of data; a
  * queue invocation may run 10 minutes in all (host.json functionTimeout), so the wait is 5
- * minutes and the mailbox lease (sendMailbox.ts) outlasts it.
+ * minutes and the mailbox lease (sendMailbox.ts) outlasts it. The whole session is bounded by
+ * `sessionMs`, just under that functionTimeout, so a session that runs into it ends with a coded
+ * error its caller can still record instead of being cut off by the host; callers with a tighter
+ * budget (Test & Enable, a send run) pass their own deadlineMs.
  */
-export const SMTP_TIMEOUTS = { connectMs: 30_000, greetingMs: 30_000, socketMs: 5 * 60_000 } as const;
+export const SMTP_TIMEOUTS = { connectMs: 30_000, greetingMs: 30_000, socketMs: 5 * 60_000, sessionMs: 9 * 60_000 } as const;
 
 export function connectionOptions(endpoint: SmtpEndpoint, options: SmtpClientOptions = {}): SMTPConnectionOptions {
   return {

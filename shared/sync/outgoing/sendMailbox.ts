@@ -6,6 +6,7 @@
  * failure of one message is that email's (sendOne). Safe to run twice or on two instances at
  * once: the lease admits one run, and each email's ETag admits one commit.
  */
+import { performance } from "node:perf_hooks";
 import { ineligibility } from "../../domain/mailbox.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
 import type { Services } from "../../runtime/services.js";
@@ -26,6 +27,13 @@ export const OUTGOING_LEASE_MS = 10 * 60_000;
 export const OUTGOING_LEASE_PARTITION = "lease|outgoing";
 /** A run stops taking new emails after this long, well inside the 10-minute function timeout. */
 const RUN_BUDGET_MS = 4 * 60_000;
+/**
+ * The run's SMTP session ends this long after the run began, whatever the server does
+ * (SmtpClientOptions.deadlineMs): two minutes inside host.json's 10-minute functionTimeout, left
+ * for the Storage work around the session (settling, outcome writes, stats, releases), so the run
+ * records what happened instead of being cut off by the host; and inside OUTGOING_LEASE_MS.
+ */
+const RUN_DEADLINE_MS = 8 * 60_000;
 const MAX_PER_RUN = 100;
 /** All connection slots taken: try again after this long. */
 const SLOT_RETRY_MS = 60_000;
@@ -38,6 +46,7 @@ export interface SendMailboxOptions {
 }
 
 export async function sendMailbox(services: Services, mailboxId: string, options: SendMailboxOptions = {}): Promise<RunResult> {
+  const runEnds = performance.now() + RUN_DEADLINE_MS; // real time: services.clock may be a test's manual clock
   const lease = await services.leases.tryAcquire(OUTGOING_LEASE_PARTITION, mailboxId, OUTGOING_LEASE_MS);
   // The holder re-reads the pending sends when it ends (rescheduleMailbox), so this one is not lost.
   if (!lease) return "leaseHeld";
@@ -70,8 +79,9 @@ export async function sendMailbox(services: Services, mailboxId: string, options
     try {
       let session: SmtpSession;
       try {
-        session = await logIn(services, profile, mailbox, "outgoing",
-          (credentials) => openSmtpSession(smtpEndpointOf(profile), credentials, options.smtp));
+        // Measured when each login starts: a token request and a second login (logIn) come out of it.
+        session = await logIn(services, profile, mailbox, "outgoing", (credentials) => openSmtpSession(smtpEndpointOf(profile), credentials,
+          { deadlineMs: Math.max(1, runEnds - performance.now()), ...options.smtp }));
       } catch (err) {
         await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), delta);
         return "connectionFailed";
