@@ -144,9 +144,17 @@ export class DocumentTable<T extends { id: string }> {
     return { doc, etag };
   }
 
-  /** Replaces the document; `etag` undefined means unconditional. Index rows follow the change. */
-  async replace(before: T, after: T, etag: string | undefined): Promise<Stored<T>> {
-    const actions: TransactionAction[] = [["update", this.entity(after), "Replace", { etag: etag ?? "*" }]];
+  /** The partition every row of this table lives in (for rows that must share a transaction). */
+  get partition(): string {
+    return this.options.partition;
+  }
+
+  /**
+   * Replaces the document; `etag` undefined means unconditional. Index rows follow the change.
+   * `extra` rows of the same partition commit in the same transaction (e.g. a counter).
+   */
+  async replace(before: T, after: T, etag: string | undefined, extra: TransactionAction[] = []): Promise<Stored<T>> {
+    const actions: TransactionAction[] = [["update", this.entity(after), "Replace", { etag: etag ?? "*" }], ...extra];
     const oldUnique = this.uniqueRows(before);
     const newUnique = this.uniqueRows(after);
     for (const k of oldUnique.keys()) if (!newUnique.has(k)) actions.push(["delete", this.indexRow(k, before.id)]);

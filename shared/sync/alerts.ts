@@ -28,6 +28,6 @@ export async function raiseAlert(services: Services, alert: RaiseAlert): Promise
     await services.alerts.add(fields, services.clock.now(), foldKey, { countRepeats: !once });
   } catch (err) {
     // An alert that cannot be stored must not fail the sync that raised it; the log keeps it.
-    services.log.warn("alert not stored", { code: alert.code, level: alert.level, mailboxId: alert.mailboxId, err });
+    services.log.warn("alert not stored", { errorCode: alert.code, level: alert.level, mailboxId: alert.mailboxId, err });
   }
 }

@@ -33,8 +33,8 @@ function addStats(stats: MailboxStats, change: StatsChange): MailboxStats {
 }
 
 /** Counts work done without touching the status fields (a run that stopped half-way still counts). */
-export async function addMailboxStats(services: Services, mailboxId: string, delta: StatsDelta): Promise<void> {
-  if (Object.values(delta).every((v) => !v)) return;
+export async function addMailboxStats(services: Services, mailboxId: string, delta: StatsChange): Promise<void> {
+  if (!("exact" in delta) && Object.values(delta).every((v) => !v)) return;
   await services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, stats: addStats(m.stats, delta) }));
 }
 

@@ -11,7 +11,8 @@ import { enabledMailbox } from "../support/mailboxes.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { AppError } from "../../shared/errors.js";
-import { QUEUES } from "../../shared/storage/names.js";
+import { QUEUES, TABLES } from "../../shared/storage/names.js";
+import { RestError } from "@azure/data-tables";
 import { MAX_MESSAGE_ID_CHARS, MAX_RECIPIENTS_PER_FIELD, MAX_REFERENCES, MAX_SUBJECT_CHARS, CORRELATION_REFERENCES } from "../../shared/limits.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
@@ -274,6 +275,42 @@ describe("hostile mail", () => {
       const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
       assert.equal(mb.stats.received, 3);
     } finally {
+      await server.close();
+    }
+  });
+
+  test("counters stay exact when a poll dies between an activity and its marker", async () => {
+    const storage = app.services.storage;
+    const table = storage.table;
+    let failMarker = true;
+    storage.table = (name) => {
+      const client = table(name);
+      if (name !== TABLES.coordination) return client;
+      const submit = client.submitTransaction.bind(client);
+      client.submitTransaction = async (actions) => {
+        const marker = actions.some((a) => String((a[1] as { rowKey?: unknown }).rowKey).startsWith("m:"));
+        if (marker && failMarker) {
+          failMarker = false;
+          throw new RestError("The server is busy.", { statusCode: 503 });
+        }
+        return submit(actions);
+      };
+      return client;
+    };
+    const server = await Pop3TestServer.start({ messages: [1, 2].map((n) => msg(`Message-ID: <gap-${n}@contoso.test>\r\nSubject: gap ${n}\r\n`)) });
+    try {
+      const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "gap@contoso.test" });
+      const first = await pollMailbox(app.services, mailboxId);
+      assert.equal(first.status === "failed" && first.code, "STORAGE_UNAVAILABLE");
+      assert.equal((await emailsOf(mailboxId)).length, 1, "the first activity was written, its marker was not");
+      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
+      assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
+      const items = await emailsOf(mailboxId);
+      assert.equal(items.length, 2);
+      const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
+      assert.equal(mb.stats.received, 2, "the activity the dead attempt wrote is counted once, by the attempt that marks it");
+    } finally {
+      storage.table = table;
       await server.close();
     }
   });

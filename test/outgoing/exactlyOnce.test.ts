@@ -74,7 +74,7 @@ describe("never sent twice", () => {
     }, { userName: "alice", password: "alice-pw" });
     let renewals = 0;
     const renew = async (): Promise<boolean> => { renewals++; await sleep(300); return true; };
-    const outcome = await sendOne({ services: env.app.services, mailbox, session, renew }, await env.app.services.emails.require(e.id));
+    const outcome = await sendOne({ services: env.app.services, mailbox, session, renew, initialCounts: { sent: 0, failed: 0 } }, await env.app.services.emails.require(e.id));
     session.close();
     assert.equal(renewals, 1, "the commit had started when the server dropped the connection");
     assert.equal(outcome, "retry");

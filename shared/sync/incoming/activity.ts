@@ -20,7 +20,13 @@ import { emailLookup } from "../../storage/emailStore.js";
 
 export interface SaveResult {
   emailId: string;
+  /**
+   * This source (mailbox, maildrop, UIDL) made the activity: now, or in an earlier attempt that
+   * died before its marker was written. Only such an activity counts for the mailbox.
+   */
   created: boolean;
+  /** The activity's status as stored (an earlier attempt may have filed what is now quarantined). */
+  status: EmailActivity["status"];
 }
 
 async function join(services: Services, current: Stored<EmailActivity>, copy: EmailActivity): Promise<void> {
@@ -51,16 +57,21 @@ async function holder(services: Services, key: string): Promise<Stored<EmailActi
 async function tryCreate(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
   try {
     await services.emails.create(activity);
-    return { emailId: activity.id, created: true };
+    return { emailId: activity.id, created: true, status: activity.status };
   } catch (err) {
     if (err instanceof AppError && err.code === "CONFLICT") return undefined;
     throw err;
   }
 }
 
+/** The same bytes from the same source: an earlier attempt created it and died before its marker. */
+const earlierAttempt = (stored: EmailActivity, copy: EmailActivity): boolean =>
+  stored.mailboxId === copy.mailboxId && (stored.rawBlob ?? "") === (copy.rawBlob ?? "") && stored.sha256 === copy.sha256;
+
 async function joined(services: Services, stored: Stored<EmailActivity>, copy: EmailActivity): Promise<SaveResult> {
+  if (earlierAttempt(stored.doc, copy)) return { emailId: stored.doc.id, created: true, status: stored.doc.status };
   await join(services, stored, copy);
-  return { emailId: stored.doc.id, created: false };
+  return { emailId: stored.doc.id, created: false, status: stored.doc.status };
 }
 
 async function saveOnce(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {

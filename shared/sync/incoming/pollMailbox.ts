@@ -85,7 +85,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
       const o = pop3OptionsOf(profile, creds);
       scope = maildropScope(o.host, o.port, o.userName);
       // Messages over MAX_DOWNLOAD_BYTES are never fetched; a body far beyond its LIST size is the server lying.
-      return Pop3Session.connect({ ...o, maxMessageBytes: MAX_DOWNLOAD_BYTES + LIST_SIZE_SLACK_BYTES, ...options.connectOverrides });
+      return Pop3Session.connect({ ...o, maxMessageBytes: MAX_DOWNLOAD_BYTES + LIST_SIZE_SLACK_BYTES, deadlineMs: POLL_DEADLINE_MS, ...options.connectOverrides });
     });
     const cp = new IncomingCheckpoint(services.storage.table(TABLES.coordination), services.raw, mailboxId, scope);
     checkpoint = cp;
@@ -153,7 +153,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     // Losing the lease is not the mailbox's failure: the worker that holds it carries on.
     if (err.code === "LEASE_HELD") return { status: "busy" };
     const { outcome } = await recordFailure(services, mailboxId, "incoming", err, await exact().catch(() => ({})));
-    services.log.warn("incoming sync failed", { mailboxId, code: err.code, transient: err.transient, outcome });
+    services.log.warn("incoming sync failed", { mailboxId, errorCode: err.code, transient: err.transient, outcome });
     return { status: "failed", code: err.code, outcome };
   } finally {
     await keeper.stop();

@@ -66,6 +66,7 @@ async function quarantine(ctx: MessageContext, stored: StoredMessage, err: AppEr
   activity.conversationId = activity.id;
   const saved = await saveOrJoin(services, activity);
   if (!saved.created) return { outcome: "duplicate", emailId: saved.emailId, deletable: true };
+  if (saved.status !== "quarantined") return { outcome: "received", emailId: saved.emailId, deletable: true };
   await raiseAlert(services, {
     level: "warning", code: err.code, mailboxId: mailbox.id, profileId: mailbox.profileId, emailId: saved.emailId,
     message: `Mailbox ${mailbox.emailAddress}: message ${messageId} was quarantined (${err.message}). ${adviceFor(err.code)}`,
@@ -111,7 +112,7 @@ export async function processMessage(ctx: MessageContext, stream: Readable): Pro
   } catch (thrown) {
     const err = toAppError(thrown);
     if (isMailboxLevel(err)) throw err;
-    ctx.services.log.warn("message quarantined", { mailboxId: ctx.mailbox.id, code: err.code, sizeBytes: stored.sizeBytes });
+    ctx.services.log.warn("message quarantined", { mailboxId: ctx.mailbox.id, errorCode: err.code, sizeBytes: stored.sizeBytes });
     return quarantineSafely(ctx, stored, messageError(err));
   }
 }
@@ -181,5 +182,6 @@ export async function fileMessage(ctx: MessageContext, owner: Mailbox, parsed: P
       message: `Mailbox ${owner.emailAddress}: ${dropped.length} attachment(s) of ${activity.messageId} over ${settings.maxAttachmentSizeKb} KB were left out (${names}). ${adviceFor("ATTACHMENT_TOO_LARGE")}`,
     });
   }
-  return { outcome: saved.created ? "received" : "duplicate", emailId: saved.emailId, deletable: true };
+  const outcome = !saved.created ? "duplicate" : saved.status === "quarantined" ? "quarantined" : "received";
+  return { outcome, emailId: saved.emailId, deletable: true };
 }

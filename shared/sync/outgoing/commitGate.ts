@@ -55,7 +55,15 @@ export class AttemptCommit {
   }
 
   private async commit(): Promise<void> {
-    if (!(await this.renew())) {
+    let held: boolean;
+    try {
+      held = await this.renew();
+    } catch (err) {
+      // Storage failed the renewal: no commit, so the end of data must never go out either.
+      this.failure = { lostRace: false, err };
+      throw new Error("the mailbox lease could not be renewed before the end of data");
+    }
+    if (!held) {
       this.failure = { lostRace: true, err: undefined };
       throw new Error("the mailbox lease was lost before the end of data");
     }

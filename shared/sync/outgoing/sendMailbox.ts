@@ -13,7 +13,8 @@ import type { Services } from "../../runtime/services.js";
 import { openSmtpSession, type SmtpSession } from "../../smtp/session.js";
 import { classifySmtpError } from "../../smtp/classify.js";
 import { smtpEndpointOf, type SmtpClientOptions } from "../../smtp/options.js";
-import { recordFailure, recordSuccess, addMailboxStats, type StatsDelta } from "../mailboxOutcome.js";
+import { recordFailure, recordSuccess, addMailboxStats, type StatsChange } from "../mailboxOutcome.js";
+import { readOutgoingCounts, type OutgoingCounts } from "./outgoingCounters.js";
 import { logIn } from "../connectionCredentials.js";
 import { isDue, listUnfinished, rescheduleMailbox } from "./pending.js";
 import { settleUnknownOutcomes } from "./unknownOutcome.js";
@@ -61,18 +62,20 @@ export async function sendMailbox(services: Services, mailboxId: string, options
     if (!profile) return "ineligible";
 
     const unfinished = await listUnfinished(services, mailboxId);
-    const delta: StatsDelta = { sent: 0, failed: 0 };
-    delta.failed = await settleUnknownOutcomes(services, mailbox, unfinished.filter((s) => s.doc.status === "sending"));
+    // The counters are exact (outgoingCounters.ts); the mailbox copies them whatever the run's end.
+    const initialCounts: OutgoingCounts = { sent: mailbox.stats.sent, failed: mailbox.stats.failed };
+    const delta = async (): Promise<StatsChange> => ({ exact: (await readOutgoingCounts(services, mailboxId, initialCounts)).counts });
+    await settleUnknownOutcomes(services, mailbox, unfinished.filter((s) => s.doc.status === "sending"), initialCounts);
     const due = unfinished.filter((s) => s.doc.status === "pendingSend" && isDue(s.doc, started)).slice(0, MAX_PER_RUN);
     if (due.length === 0) {
-      await addMailboxStats(services, mailboxId, delta);
+      await addMailboxStats(services, mailboxId, await delta());
       await rescheduleMailbox(services, mailboxId, false);
       return "nothingDue";
     }
 
     const slot = await services.slots.tryAcquire(`smtp|${slotScope(profile, mailboxId)}`, profile.maxConcurrentConnections, OUTGOING_LEASE_MS);
     if (!slot) {
-      await addMailboxStats(services, mailboxId, delta);
+      await addMailboxStats(services, mailboxId, await delta());
       await services.due.schedule("outgoing", mailboxId, new Date(started.getTime() + SLOT_RETRY_MS));
       return "noSlot";
     }
@@ -83,7 +86,7 @@ export async function sendMailbox(services: Services, mailboxId: string, options
         session = await logIn(services, profile, mailbox, "outgoing", (credentials) => openSmtpSession(smtpEndpointOf(profile), credentials,
           { deadlineMs: Math.max(1, runEnds - performance.now()), ...options.smtp }));
       } catch (err) {
-        await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), delta);
+        await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), await delta());
         return "connectionFailed";
       }
       const renew = async (): Promise<boolean> => (await lease.renew()) && (await slot.renew());
@@ -91,15 +94,13 @@ export async function sendMailbox(services: Services, mailboxId: string, options
       try {
         for (const stored of due) {
           if (!session.alive || services.clock.now().getTime() - started.getTime() > RUN_BUDGET_MS) break;
-          const outcome = await sendOne({ services, mailbox, session, renew }, stored);
-          if (outcome === "sent") delta.sent = (delta.sent ?? 0) + 1;
-          if (outcome === "failed") delta.failed = (delta.failed ?? 0) + 1;
+          await sendOne({ services, mailbox, session, renew, initialCounts }, stored);
         }
         healthy = session.alive;
       } finally {
         session.quit();
       }
-      await recordSuccess(services, mailboxId, "outgoing", delta);
+      await recordSuccess(services, mailboxId, "outgoing", await delta());
       // A session the server dropped is not reopened at once: what is left waits for the next tick.
       await rescheduleMailbox(services, mailboxId, healthy);
       return "done";

@@ -15,6 +15,7 @@ import { classifySmtpError } from "../../smtp/classify.js";
 import { AttemptCommit } from "./commitGate.js";
 import { markFailedAttempt, markSent, outcomeUnknown } from "./emailOutcome.js";
 import { alertEmailFailure } from "./emailAlerts.js";
+import { replaceCounted, type OutgoingCounts } from "./outgoingCounters.js";
 
 export interface SendContext {
   services: Services;
@@ -22,6 +23,8 @@ export interface SendContext {
   session: SmtpSession;
   /** Renews the mailbox lease and the connection slot; false when either was lost. */
   renew: () => Promise<boolean>;
+  /** The mailbox's counts before exact counters existed (outgoingCounters.ts). */
+  initialCounts: OutgoingCounts;
 }
 
 /** `skipped`: someone else decided this email first (a cancel, another worker); nothing was delivered. */
@@ -37,10 +40,11 @@ export function envelopeOf(mailbox: Mailbox, e: EmailActivity): SmtpEnvelope {
  * meanwhile: whoever changed it owns the outcome. Storage hiccups are retried a little, because
  * an outcome left unwritten turns a sent email into "outcome unknown" later.
  */
-async function settle(services: Services, base: Stored<EmailActivity>, change: (e: EmailActivity) => EmailActivity): Promise<EmailActivity | undefined> {
+async function settle(ctx: SendContext, base: Stored<EmailActivity>, change: (e: EmailActivity) => EmailActivity): Promise<EmailActivity | undefined> {
+  const { services } = ctx;
   for (let attempt = 0; ; attempt++) {
     try {
-      return (await services.emails.replace(base.doc, change(base.doc), base.etag)).doc;
+      return (await replaceCounted(services, base, change(base.doc), ctx.initialCounts)).doc;
     } catch (err) {
       if (isAppError(err) && (err.code === "PRECONDITION_FAILED" || err.code === "NOT_FOUND")) return undefined;
       if (!(isAppError(err) && err.transient) || attempt >= 3) throw err;
@@ -55,7 +59,7 @@ export async function sendOne(ctx: SendContext, stored: Stored<EmailActivity>): 
   const now = (): Date => services.clock.now();
   if (!email.rawBlob) {
     const err = new AppError("INTERNAL", "The stored message of this email is missing; it cannot be sent.", { transient: false });
-    const failed = await settle(services, stored, (e) => markFailedAttempt(e, err, now()));
+    const failed = await settle(ctx, stored, (e) => markFailedAttempt(e, err, now()));
     if (failed) await alertEmailFailure(services, mailbox, failed, err);
     return failed ? "failed" : "skipped";
   }
@@ -63,7 +67,7 @@ export async function sendOne(ctx: SendContext, stored: Stored<EmailActivity>): 
   const attempt = new AttemptCommit(services, stored, ctx.renew);
   try {
     const result = await session.send(envelopeOf(mailbox, email), attempt.message(bytes));
-    const sent = await settle(services, attempt.committed ?? stored, (e) => markSent(e, now(), result.rejected));
+    const sent = await settle(ctx, attempt.committed ?? stored, (e) => markSent(e, now(), result.rejected));
     if (sent?.error) await alertEmailFailure(services, mailbox, sent, new AppError("SMTP_RECIPIENT_REJECTED", sent.error.message));
     return "sent";
   } catch (thrown) {
@@ -76,8 +80,8 @@ export async function sendOne(ctx: SendContext, stored: Stored<EmailActivity>): 
     }
     let err = classifySmtpError(thrown);
     // After the end of data only an explicit reply says the server did not take the message.
-    if (endMayBeOut && err.response === undefined) err = outcomeUnknown(err);
-    const next = await settle(services, attempt.committed ?? stored, (e) => markFailedAttempt(e, err, now()));
+    if (endMayBeOut && err.response === undefined && err.code !== "SEND_OUTCOME_UNKNOWN") err = outcomeUnknown(err);
+    const next = await settle(ctx, attempt.committed ?? stored, (e) => markFailedAttempt(e, err, now()));
     if (next) await alertEmailFailure(services, mailbox, next, err);
     if (session.alive) await session.reset().catch(() => session.close());
     if (!next) return "skipped";

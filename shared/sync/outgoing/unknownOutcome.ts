@@ -12,14 +12,15 @@ import type { Stored } from "../../storage/documentTable.js";
 import { isAppError } from "../../errors.js";
 import { markFailedAttempt, outcomeUnknown } from "./emailOutcome.js";
 import { alertEmailFailure } from "./emailAlerts.js";
+import { replaceCounted, type OutgoingCounts } from "./outgoingCounters.js";
 
 /** Returns how many emails it failed. */
-export async function settleUnknownOutcomes(services: Services, mailbox: Mailbox, sending: Stored<EmailActivity>[]): Promise<number> {
+export async function settleUnknownOutcomes(services: Services, mailbox: Mailbox, sending: Stored<EmailActivity>[], initialCounts: OutgoingCounts): Promise<number> {
   let failed = 0;
   for (const stored of sending) {
     const err = outcomeUnknown(undefined);
     try {
-      const saved = await services.emails.replace(stored.doc, markFailedAttempt(stored.doc, err, services.clock.now()), stored.etag);
+      const saved = await replaceCounted(services, stored, markFailedAttempt(stored.doc, err, services.clock.now()), initialCounts);
       failed++;
       await alertEmailFailure(services, mailbox, saved.doc, err);
     } catch (e) {
