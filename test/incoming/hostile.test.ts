@@ -281,7 +281,7 @@ describe("hostile mail", () => {
 
   test("counters stay exact when a poll dies between an activity and its marker", async () => {
     const storage = app.services.storage;
-    const table = storage.table;
+    const table = storage.table.bind(storage);
     let failMarker = true;
     storage.table = (name) => {
       const client = table(name);
