@@ -27,15 +27,25 @@ interface InFlight {
   result: Promise<Readable>;
 }
 
-export async function* retrieveMany(conn: Pop3Connection, msgNos: readonly number[]): AsyncGenerator<RetrievedMessage, void, undefined> {
+export interface RetrieveManyOptions {
+  /**
+   * Asked before each new RETR goes out; false ends the loop cleanly once the messages already
+   * requested have been yielded, so the connection stays usable (DELE, QUIT). Use it to stop at
+   * a time budget instead of `break`, which has to drop the connection.
+   */
+  more?: () => boolean;
+}
+
+export async function* retrieveMany(conn: Pop3Connection, msgNos: readonly number[], options: RetrieveManyOptions = {}): AsyncGenerator<RetrievedMessage, void, undefined> {
   msgNos.forEach(checkMsgNo);
+  const more = options.more ?? ((): boolean => true);
   // Without pipelining the connection still writes one command at a time; queueing the next RETR
   // early just lets it go out the moment the previous body ends.
   const ahead = conn.pipelining ? PIPELINE_WINDOW : 1;
   const inFlight: InFlight[] = [];
   let next = 0;
   const fill = (): void => {
-    while (next < msgNos.length && inFlight.length < ahead) {
+    while (next < msgNos.length && inFlight.length < ahead && more()) {
       const msgNo = msgNos[next++] ?? 0;
       const result = retr(conn, msgNo);
       result.catch(() => {}); // observed when its turn comes; never an unhandled rejection meanwhile

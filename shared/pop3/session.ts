@@ -18,7 +18,7 @@ import { SessionDeadline } from "./deadline.js";
 import { openSocket, upgradeSocket } from "./open-socket.js";
 import { resolveOptions, type Pop3ConnectOptions } from "./options.js";
 import { replyError } from "./reply-errors.js";
-import { retrieveMany, type RetrievedMessage } from "./retrieve-many.js";
+import { retrieveMany, type RetrieveManyOptions, type RetrievedMessage } from "./retrieve-many.js";
 
 export class Pop3Session {
   private constructor(
@@ -93,8 +93,8 @@ export class Pop3Session {
     return retr(this.conn, msgNo);
   }
 
-  retrieveMany(msgNos: readonly number[]): AsyncGenerator<RetrievedMessage, void, undefined> {
-    return retrieveMany(this.conn, msgNos);
+  retrieveMany(msgNos: readonly number[], options: RetrieveManyOptions = {}): AsyncGenerator<RetrievedMessage, void, undefined> {
+    return retrieveMany(this.conn, msgNos, options);
   }
 
   dele(msgNo: number): Promise<void> {

@@ -121,13 +121,21 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const retrieve = batch.filter((b) => !huge.includes(b));
     const uidOf = new Map(retrieve.map((b) => [b.msgNo, b.uid]));
     let taken = 0;
-    for await (const { msgNo, stream } of session.retrieveMany(retrieve.map((b) => b.msgNo))) {
+    // At the budget no new RETR goes out; the ones already requested are processed, so the
+    // connection stays usable for DELE and QUIT.
+    let requested = 0;
+    const inBudget = (): boolean => {
+      const go = requested === 0 || Date.now() - started <= budget; // every run makes progress
+      if (go) requested++;
+      return go;
+    };
+    for await (const { msgNo, stream } of session.retrieveMany(retrieve.map((b) => b.msgNo), { more: inBudget })) {
       keeper.assertHeld();
       const uid = uidOf.get(msgNo) ?? "";
       await record(msgNo, uid, await processMessage(ctxOf(uid), stream));
       taken++;
-      if (Date.now() - started > budget) { more = taken < retrieve.length || more; break; }
     }
+    more = more || taken < retrieve.length;
     keeper.assertHeld();
     const deleted = new Set<number>();
     if (mailbox.deleteEmailsAfterProcessing) {

@@ -80,7 +80,7 @@ export async function sendOne(ctx: SendContext, stored: Stored<EmailActivity>): 
     }
     let err = classifySmtpError(thrown);
     // After the end of data only an explicit reply says the server did not take the message.
-    if (endMayBeOut && err.response === undefined && err.code !== "SEND_OUTCOME_UNKNOWN") err = outcomeUnknown(err);
+    if (endMayBeOut && err.response === undefined) err = outcomeUnknown(err);
     const next = await settle(ctx, attempt.committed ?? stored, (e) => markFailedAttempt(e, err, now()));
     if (next) await alertEmailFailure(services, mailbox, next, err);
     if (session.alive) await session.reset().catch(() => session.close());
