@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../runtime/clock.js";
+import { quoteServer } from "../net/quote.js";
 
 export interface OAuthClient {
   tokenUrl: string;
@@ -40,7 +41,6 @@ export const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
 export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 /** What `fresh` means: got within this window, so a Test & Enable of a whole profile asks once a minute at most. */
 const FRESH_MS = 60_000;
-const MAX_DESCRIPTION = 300;
 
 export interface TokenOptions {
   /** Got within the last minute. */
@@ -100,8 +100,10 @@ export class OAuthTokenSource {
     const res = await post(this.fetchImpl, client.tokenUrl, body, this.limits);
     const { payload } = res;
     if (res.status === 400 || res.status === 401 || res.status === 403) {
-      // The endpoint's own words, which could echo anything it was sent: never the secret.
-      const said = (v: unknown): string | undefined => (typeof v === "string" ? redact(v, client.clientSecret).slice(0, MAX_DESCRIPTION) : undefined);
+      // The endpoint's own words, which could echo anything it was sent: never the secret, never
+      // control characters, never at length (quoteServer). Redacted first, so a cut cannot leave
+      // a recognisable part of the secret.
+      const said = (v: unknown): string | undefined => (typeof v === "string" ? quoteServer(redact(v, client.clientSecret)) : undefined);
       const error = said(payload?.error) ?? `HTTP ${res.status}`;
       const description = said(payload?.error_description);
       throw new AppError("AUTH_FAILED", `The OAuth token endpoint ${endpoint} refused the profile's client (${error}${description === undefined ? "" : `: ${description}`}).`);

@@ -1,8 +1,11 @@
 /**
  * @module Turns a "-ERR" reply into the AppError the rest of the app acts on.
- * RFC 3206 codes decide when present; otherwise the step that failed decides.
+ * RFC 3206 codes decide when present; otherwise the step that failed decides. The message quotes
+ * the server's line, cleaned and cut short (quoteServer): the admin reads what the server said,
+ * never its control characters or a reply of any length.
  */
 import { AppError, type ErrorCode } from "../errors.js";
+import { quoteServer } from "../net/quote.js";
 import { hasCode, type Pop3Reply } from "./reply.js";
 
 /** What was being done, which decides the meaning of a bare "-ERR" (no response code). */
@@ -29,16 +32,22 @@ function codeFor(reply: Pop3Reply, step: ReplyStep): ErrorCode {
 }
 
 const MESSAGES: Record<ReplyStep, string> = {
-  greeting: "The POP3 server refused the connection.",
-  auth: "The POP3 server rejected the login.",
-  command: "The POP3 server answered a command with an error.",
+  greeting: "The POP3 server refused the connection",
+  auth: "The POP3 server rejected the login",
+  command: "The POP3 server answered a command with an error",
 };
 
+/** ` (server said: "...")`, or nothing when the server said nothing printable. */
+function said(line: string): string {
+  const quoted = quoteServer(line);
+  return quoted === "" ? "" : ` (server said: "${quoted}")`;
+}
+
 export function replyError(reply: Pop3Reply, command: string, step: ReplyStep): AppError {
-  return new AppError(codeFor(reply, step), MESSAGES[step], { command, response: reply.line });
+  return new AppError(codeFor(reply, step), `${MESSAGES[step]}${said(reply.line)}.`, { command, response: reply.line });
 }
 
 /** The server answered something we cannot interpret at this point. */
 export function unexpectedReply(command: string | undefined, response: string, why: string): AppError {
-  return new AppError("PROTOCOL_ERROR", `Unexpected POP3 reply: ${why}.`, { command, response });
+  return new AppError("PROTOCOL_ERROR", `Unexpected POP3 reply: ${why}${said(response)}.`, { command, response });
 }

@@ -2,6 +2,10 @@
  * @module Dependency checks for GET /api/health. Each check runs on its own with a deadline, so a
  * dead dependency is named instead of making the whole check hang; it builds its own clients so it
  * still answers when start-up (creating tables and queues) could not finish.
+ *
+ * One round costs four backend calls (a Key Vault read among them), and the route needs no key:
+ * HealthCache makes the anonymous answer cost at most one round per HEALTH_CACHE_MS, whatever the
+ * request rate, with concurrent callers sharing one round in flight.
  */
 import { loadAppSettings } from "../config/appSettings.js";
 import { storageTarget } from "../config/appSettings.js";
@@ -16,6 +20,8 @@ export interface HealthReport {
 }
 
 const DEADLINE_MS = 5000;
+/** What a round that could not even start reports (settings unreadable, say). */
+export const ALL_FAILED: HealthReport = { status: "unhealthy", checks: { tables: "failed", queues: "failed", blobs: "failed", secrets: "failed" } };
 
 interface Deps {
   storage: StorageClients;
@@ -55,4 +61,52 @@ export async function checkHealth(given?: Deps): Promise<HealthReport> {
   ]);
   const checks = { tables, queues, blobs, secrets: secretsCheck };
   return { status: Object.values(checks).every((c) => c === "ok") ? "ok" : "unhealthy", checks };
+}
+
+/** How old a result an anonymous health request may get: at most one backend round per 30 s. */
+export const HEALTH_CACHE_MS = 30_000;
+
+interface Cached {
+  report: HealthReport;
+  at: number;
+}
+
+/**
+ * The last health result and the round in flight. `cached()` answers from a result at most
+ * `maxAgeMs` old, or joins the round in flight, or starts one; `fresh()` joins the round in flight
+ * or starts one (its result then serves `cached()` too). So however many requests arrive, and
+ * whoever sends them, no more than one round runs at a time, and anonymous requests start at most
+ * one per `maxAgeMs`.
+ */
+export class HealthCache {
+  private last: Cached | undefined;
+  private inFlight: Promise<HealthReport> | undefined;
+
+  constructor(
+    private readonly check: () => Promise<HealthReport>,
+    private readonly now: () => number = Date.now,
+    private readonly maxAgeMs = HEALTH_CACHE_MS,
+  ) {}
+
+  cached(): Promise<HealthReport> {
+    const last = this.last;
+    if (last && this.now() - last.at < this.maxAgeMs) return Promise.resolve(last.report);
+    return this.fresh();
+  }
+
+  fresh(): Promise<HealthReport> {
+    if (!this.inFlight) {
+      const startedAt = this.now();
+      // A round that throws counts as a failed round: it must not leave the cache empty, or every
+      // anonymous request would start another one.
+      this.inFlight = this.check()
+        .catch((): HealthReport => ALL_FAILED)
+        .then((report) => {
+          this.last = { report, at: startedAt };
+          return report;
+        })
+        .finally(() => { this.inFlight = undefined; });
+    }
+    return this.inFlight;
+  }
 }

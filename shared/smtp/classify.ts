@@ -2,23 +2,27 @@
  * @module nodemailer errors as AppErrors. Decided by nodemailer's `code`, the socket's
  * `originalCode`, the reply code and the command, never by message text. RFC 5321 §4.2.1: a
  * 4yz reply is a transient negative completion (retry later), a 5yz reply a permanent one.
+ * A reply quoted in a message is cleaned and cut short (quoteServer); `response` keeps it whole.
  */
 import type { NodemailerError } from "nodemailer/lib/errors";
 import { AppError, isAppError, type ErrorCode } from "../errors.js";
 import { UNREACHABLE_CODES as UNREACHABLE, UNTRUSTED_CERTIFICATE_CODES as UNTRUSTED } from "../net/socketErrorCodes.js";
+import { quoteServer } from "../net/quote.js";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+/** The server's reply as it may appear in a message. */
+const quoted = (e: NodemailerError): string => quoteServer(typeof e.response === "string" ? e.response : "");
 
 /** A reply-coded failure: 4yz transient, 5yz permanent (RFC 5321 §4.2.1). */
 function byReply(reply: number, permanent: ErrorCode, what: string, e: NodemailerError): AppError {
   const opts = { cause: e, command: e.command, response: e.response };
-  if (reply >= 400 && reply < 500) return new AppError("SMTP_TRANSIENT_FAILURE", `The SMTP server refused ${what} for now: ${e.response}`, opts);
-  return new AppError(permanent, `The SMTP server refused ${what}: ${e.response}`, opts);
+  if (reply >= 400 && reply < 500) return new AppError("SMTP_TRANSIENT_FAILURE", `The SMTP server refused ${what} for now: ${quoted(e)}`, opts);
+  return new AppError(permanent, `The SMTP server refused ${what}: ${quoted(e)}`, opts);
 }
 
 function authError(e: NodemailerError, reply: number | undefined): AppError {
   const opts = { cause: e, command: e.command, response: e.response };
-  const said = e.response ? `: ${e.response}` : ".";
+  const said = quoted(e) ? `: ${quoted(e)}` : ".";
   // RFC 4954 §4 and §6: 504 unknown mechanism, 534 mechanism too weak, 538 encryption required,
   // 454 temporary authentication failure; everything else is a refused login.
   if (reply === 504 || reply === 534) return new AppError("AUTH_MECHANISM_UNSUPPORTED", `The SMTP server does not accept this authentication mechanism${said}`, opts);
@@ -45,7 +49,7 @@ export function classifySmtpError(err: unknown): AppError {
     case "ETLS":
       // A reply means the server refused or does not offer STARTTLS (RFC 3207 §4).
       return reply !== undefined
-        ? new AppError("TLS_REQUIRED", `The SMTP server did not upgrade to TLS: ${e.response}`, opts)
+        ? new AppError("TLS_REQUIRED", `The SMTP server did not upgrade to TLS: ${quoted(e)}`, opts)
         : new AppError("TLS_HANDSHAKE_FAILED", `The TLS handshake with the SMTP server failed${original ? ` (${original})` : ""}.`, opts);
     case "EDNS":
       return new AppError("NETWORK_UNREACHABLE", `The SMTP server's host name cannot be resolved${original ? ` (${original})` : ""}.`, opts);
@@ -58,7 +62,7 @@ export function classifySmtpError(err: unknown): AppError {
       if (reply === undefined) return new AppError("SMTP_PERMANENT_FAILURE", "The message is larger than the SMTP server accepts.", opts);
       return byReply(reply, "SMTP_PERMANENT_FAILURE", "the message", e);
     case "EPROTOCOL":
-      return new AppError("PROTOCOL_ERROR", `The SMTP server answered unexpectedly${e.response ? `: ${e.response}` : "."}`, opts);
+      return new AppError("PROTOCOL_ERROR", `The SMTP server answered unexpectedly${quoted(e) ? `: ${quoted(e)}` : "."}`, opts);
   }
   if (reply !== undefined && reply >= 400) return byReply(reply, "SMTP_PERMANENT_FAILURE", "the session", e);
   if (original !== undefined && UNREACHABLE.has(original)) {

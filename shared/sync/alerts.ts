@@ -2,10 +2,13 @@
  * @module Raising alerts: honours the org's alert levels (a level switched off is not stored at
  * all), folds repeats of the same alert into one with a count, and with notifyMailboxOwner puts an
  * alert about a mailbox on its owner's wall too (GET /api/alerts?ownerType=&ownerId=).
+ * Every message is cleaned of control characters and bounded here, whatever it quotes: server
+ * replies are already cut short where they are quoted (quoteServer), this is the last guard.
  */
 import type { AlertLevel } from "../domain/alert.js";
 import type { Services } from "../runtime/services.js";
 import type { NewAlert } from "../storage/alertStore.js";
+import { MAX_ALERT_MESSAGE_CHARS, quoteServer } from "../net/quote.js";
 
 export interface RaiseAlert extends NewAlert {
   level: AlertLevel;
@@ -18,6 +21,7 @@ export interface RaiseAlert extends NewAlert {
 export async function raiseAlert(services: Services, alert: RaiseAlert): Promise<void> {
   const { settings } = await services.settings.get();
   if (!settings.alerts[alert.level]) return;
+  alert = { ...alert, message: quoteServer(alert.message, MAX_ALERT_MESSAGE_CHARS) };
   if (settings.alerts.notifyMailboxOwner && alert.mailboxId && alert.owner === undefined) {
     const owner = (await services.repos.mailboxes.get(alert.mailboxId).catch(() => undefined))?.doc.owner;
     alert = { ...alert, owner: owner ? { type: owner.type, id: owner.id } : null };

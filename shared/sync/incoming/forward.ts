@@ -2,6 +2,12 @@
  * @module Forward mailboxes: a server rule in each user's mailbox forwards a copy, as a
  * message/rfc822 attachment, to one sink mailbox. The original is filed as an activity of the
  * user or queue mailbox whose address it was sent to; its own bytes become the activity's raw.
+ *
+ * Only where the admin allowed it (DESIGN.md point 10): the recipient mailbox must be active, have
+ * the incoming method forwardMailbox, be approved where the org settings require approval for its
+ * owner type, and not be a forward mailbox itself. A recipient that fails any of these is skipped,
+ * and when no recipient is allowed the forwarded message is not filed at all ("noMatch", counted in
+ * the forward mailbox's stats.skipped) and a warning alert names each refused mailbox and why.
  */
 import type { ParsedMessage } from "./parse.js";
 import { parseMessage } from "./parse.js";
@@ -10,20 +16,46 @@ import type { MessageContext, StoredMessage } from "./processMessage.js";
 import { fileMessage, rawBlobName } from "./processMessage.js";
 import { ContentDigest } from "./contentDigest.js";
 import { MAX_FORWARD_RECIPIENTS_CHECKED } from "../../limits.js";
-import type { Mailbox } from "../../domain/mailbox.js";
+import { isApprovedEnough, type Mailbox } from "../../domain/mailbox.js";
+import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Services } from "../../runtime/services.js";
 import { raiseAlert } from "../alerts.js";
 import { adviceFor } from "../advice.js";
 
-/** The first of `addresses` that is another active user or queue mailbox, looked up in parallel. */
-async function firstTarget(services: Services, self: Mailbox, addresses: string[]): Promise<Mailbox | undefined> {
-  const ids = await Promise.all(addresses.map((a) => services.repos.mailboxes.idByUniqueKey(`address:${a}`)));
-  for (const id of ids) {
-    if (!id || id === self.id) continue;
-    const target = (await services.repos.mailboxes.get(id))?.doc;
-    if (target && !target.isForwardMailbox && target.active) return target;
+/** A mailbox that has a recipient's address but may not receive forwarded mail, and why. */
+interface Refusal {
+  mailbox: Mailbox;
+  reasons: string[];
+}
+
+/** Why `m` may not receive mail through a forward mailbox; empty when it may. */
+export function forwardRefusals(m: Mailbox, settings: OrgSettings): string[] {
+  const reasons: string[] = [];
+  if (m.isForwardMailbox) reasons.push("it is a forward mailbox itself");
+  if (!m.active) reasons.push("it is inactive");
+  if (m.incomingMethod !== "forwardMailbox") reasons.push(`its incoming method is ${m.incomingMethod}, not forwardMailbox`);
+  if (!isApprovedEnough(m, settings)) {
+    reasons.push(`it is not approved (${m.approval}) and the org settings require approval for ${m.owner.type} mailboxes`);
   }
-  return undefined;
+  return reasons;
+}
+
+/**
+ * The first of `addresses` whose mailbox may receive forwarded mail, and the mailboxes passed over
+ * on the way. The address lookups run in parallel; at most MAX_FORWARD_RECIPIENTS_CHECKED of them.
+ */
+async function firstTarget(services: Services, self: Mailbox, settings: OrgSettings, addresses: string[]): Promise<{ target?: Mailbox; refused: Refusal[] }> {
+  const ids = await Promise.all(addresses.map((a) => services.repos.mailboxes.idByUniqueKey(`address:${a}`)));
+  const refused: Refusal[] = [];
+  for (const id of new Set(ids)) {
+    if (!id || id === self.id) continue;
+    const candidate = (await services.repos.mailboxes.get(id))?.doc;
+    if (!candidate) continue;
+    const reasons = forwardRefusals(candidate, settings);
+    if (reasons.length === 0) return { target: candidate, refused };
+    refused.push({ mailbox: candidate, reasons });
+  }
+  return { refused };
 }
 
 export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage, upload: StoredMessage): Promise<Marker> {
@@ -33,7 +65,7 @@ export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage,
   const original = await parseMessage(attached.content);
   // Bounded: a forwarded message may list thousands of recipients.
   const recipients = [...new Set([...original.to, ...original.cc].map((a) => a.address))].slice(0, MAX_FORWARD_RECIPIENTS_CHECKED);
-  const target = await firstTarget(services, mailbox, recipients);
+  const { target, refused } = await firstTarget(services, mailbox, ctx.settings, recipients);
   if (target) {
     const digest = new ContentDigest();
     digest.update(attached.content);
@@ -43,15 +75,26 @@ export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage,
     await services.raw.delete(upload.blobName);
     return marker;
   }
+  if (refused.length > 0) return noMatch(ctx, notAllowed(refused), REFUSED_ADVICE);
   const to = recipients.slice(0, 5).join(", ") + (recipients.length > 5 ? ", ..." : "") || "no recipients";
   return noMatch(ctx, `no user or queue mailbox matches the forwarded message's recipients (${to})`);
 }
 
-async function noMatch(ctx: MessageContext, why: string): Promise<Marker> {
+const REFUSED_ADVICE = "The message was not filed. To file such mail, set the recipient mailbox's incoming method to " +
+  "forwardMailbox, make it active and approve it where approval is required; or correct the forwarding rule.";
+
+function notAllowed(refused: Refusal[]): string {
+  const shown = refused.slice(0, 5).map((r) => `${r.mailbox.emailAddress} (${r.reasons.join("; ")})`);
+  const more = refused.length > 5 ? `, and ${refused.length - 5} more` : "";
+  const which = refused.length === 1 ? "mailbox" : "mailboxes";
+  return `the forwarded message's recipient ${which} may not receive forwarded mail: ${shown.join(", ")}${more}`;
+}
+
+async function noMatch(ctx: MessageContext, why: string, advice = adviceFor("FORWARD_NO_MATCH")): Promise<Marker> {
   const { services, mailbox } = ctx;
   await raiseAlert(services, {
     level: "warning", code: "FORWARD_NO_MATCH", mailboxId: mailbox.id, profileId: mailbox.profileId,
-    message: `Forward mailbox ${mailbox.emailAddress}: ${why}. ${adviceFor("FORWARD_NO_MATCH")}`,
+    message: `Forward mailbox ${mailbox.emailAddress}: ${why}. ${advice}`,
   });
   return { outcome: "noMatch", emailId: null, deletable: false };
 }
