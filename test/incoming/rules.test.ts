@@ -89,7 +89,7 @@ test("attachments over maxAttachmentSizeKb are left out with a warning", async (
 });
 
 test("a forward mailbox files the attached original under the recipient's mailbox, or alerts", async () => {
-  const user = await enabledMailbox(app, { port: 1, address: "carol@contoso.test", ownerType: "user", ownerId: "u-carol", profile: { name: "carol" } });
+  const user = await enabledMailbox(app, { port: 1, address: "carol@contoso.test", ownerType: "user", ownerId: "u-carol", profile: { name: "carol" }, mailbox: { incomingMethod: "forwardMailbox" } });
   const original = "Message-ID: <orig-fwd@test>\r\nFrom: dave@fabrikam.test\r\nTo: carol@contoso.test\r\nSubject: for carol\r\n\r\noriginal body\r\n";
   const wrap = (id: string, inner: string) => mail(id, "Subject: FW\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=f\r\n",
     `--f\r\nContent-Type: text/plain\r\n\r\nforwarded\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n${inner}\r\n--f--\r\n`);

@@ -68,12 +68,12 @@ test("an unapproved mailbox is processed at once when the org stops requiring ap
   clock.advance(60_000);
   await runSchedulerTick(app.services);
   await drain();
-  const relaxed = await app.call("PATCH", "/api/settings", { body: { processEmailOnlyForApprovedQueues: false } });
+  const relaxed = await app.call("PATCH", "/api/settings", { body: { processEmailOnlyForApprovedQueues: false }, key: MASTER_KEY });
   assert.equal(relaxed.status, 200);
   clock.advance(1000);
   await runSchedulerTick(app.services);
   assert.ok((await drain()).includes(mailboxId));
-  await app.call("PATCH", "/api/settings", { body: { processEmailOnlyForApprovedQueues: true } });
+  await app.call("PATCH", "/api/settings", { body: { processEmailOnlyForApprovedQueues: true }, key: MASTER_KEY });
 });
 
 test("a postponed mailbox comes back when its postponement ends", async () => {
