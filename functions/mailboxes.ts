@@ -44,10 +44,11 @@ export const mailboxRoutes = [
   }),
   defineRoute({
     name: "mailboxesPatch", method: "PATCH", route: byId, role: "admin",
-    summary: "Change a mailbox; a new address, profile or credentials need Test & Enable again", body: mailboxPatch,
+    summary: "Change a mailbox; a new address, profile or credentials need Test & Enable again; moving its stored password to another target needs it re-entered or the approver role", body: mailboxPatch,
     success: { status: 200, schema: mailboxView },
-    handle: async ({ services, params, body, ifMatch }) => {
-      const saved = await updateMailbox(services, params.id ?? "", body, ifMatch);
+    handle: async ({ services, params, body, ifMatch, caller }) => {
+      // An approver may move stored secrets to a new target without re-entry (a server migration).
+      const saved = await updateMailbox(services, params.id ?? "", body, ifMatch, { mayRepointSecrets: caller?.roles.has("approver") ?? false });
       return entity(200, toMailboxView(saved.doc, saved.etag));
     },
   }),

@@ -40,10 +40,11 @@ export const profileRoutes = [
   }),
   defineRoute({
     name: "profilesPatch", method: "PATCH", route: byId, role: "admin",
-    summary: "Change a profile; connection changes send its mailboxes back to Test & Enable", body: profilePatch,
+    summary: "Change a profile; connection changes send its mailboxes back to Test & Enable; moving a stored secret to another target needs it re-entered or the approver role", body: profilePatch,
     success: { status: 200, schema: profileView },
-    handle: async ({ services, params, body, ifMatch }) => {
-      const saved = await updateProfile(services, params.id ?? "", body, ifMatch);
+    handle: async ({ services, params, body, ifMatch, caller }) => {
+      // An approver may move stored secrets to a new target without re-entry (a server migration).
+      const saved = await updateProfile(services, params.id ?? "", body, ifMatch, { mayRepointSecrets: caller?.roles.has("approver") ?? false });
       return entity(200, toProfileView(saved.doc, saved.etag));
     },
   }),

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: { status: 405, transient: false },
   CONFLICT: { status: 409, transient: false },
   PRECONDITION_FAILED: { status: 412, transient: false },
+  /** A change would send a stored secret to another target without re-entering it (docs/decisions/0014). */
+  SECRET_REENTRY_REQUIRED: { status: 400, transient: false },
   PAYLOAD_TOO_LARGE: { status: 413, transient: false },
   /** An Idempotency-Key sent again with a different request (draft-ietf-httpapi-idempotency-key-header). */
   IDEMPOTENCY_KEY_REUSED: { status: 422, transient: false },

@@ -1,17 +1,24 @@
 /**
  * @module Profile use cases: create, change, delete, with secrets, defaults and the rule that a
- * change of where or how a profile connects sends its mailboxes back to Test & Enable.
+ * change of where or how a profile connects sends its mailboxes back to Test & Enable. Every check
+ * (schema rules, hosts, secret re-entry, unique name, If-Match) runs before a secret is written.
  */
 import { randomUUID } from "node:crypto";
-import { conflict, validationFailed, type ErrorDetail } from "../errors.js";
-import { connectionChanged, defaultPort, type Profile, type ProfileCreate, type ProfilePatch } from "../domain/profile.js";
+import { conflict, preconditionFailed, validationFailed, type ErrorDetail } from "../errors.js";
+import {
+  connectionChanged, defaultPort, type Profile, type ProfileCreate, type ProfilePatch, type StoredCredentials, type StoredOAuth,
+} from "../domain/profile.js";
 import { resetConnectionStatus } from "../domain/mailbox.js";
 import type { Services } from "../runtime/services.js";
-import type { Stored } from "../storage/documentTable.js";
-import { applyCredentials, applyOAuth, removeSecrets } from "./credentials.js";
+import { equalsFilter, type Stored } from "../storage/documentTable.js";
+import { hostProblem } from "../net/hostPolicy.js";
+import { freshSecretName, planCredentials, planOAuth, removeSecrets, withSecrets, type Planned, type SecretWrite } from "./credentials.js";
+import { mailboxPasswordsRepointed, profileSecretsRepointed, secretReentryRequired } from "./secretBinding.js";
 
-const secretNames = (id: string): { incoming: string; outgoing: string; oauth: string } =>
-  ({ incoming: `prf-${id}-in`, outgoing: `prf-${id}-out`, oauth: `prf-${id}-oauth` });
+interface SecretNames { incoming: string; outgoing: string; oauth: string }
+/** Fresh names for the secrets a request may bring (credentials.ts says why). */
+const secretNames = (id: string): SecretNames =>
+  ({ incoming: freshSecretName(`prf-${id}-in`), outgoing: freshSecretName(`prf-${id}-out`), oauth: freshSecretName(`prf-${id}-oauth`) });
 
 function endpointWithDefaults<A extends string>(
   direction: "incoming" | "outgoing",
@@ -51,11 +58,18 @@ function crossFieldProblems(p: Profile): ErrorDetail[] {
   return problems;
 }
 
-async function build(services: Services, id: string, input: ProfilePatch, current: Profile | undefined, now: string) {
-  const names = secretNames(id);
-  const creds = await applyCredentials(services.secrets, names.incoming, current?.credentials ?? null, input.credentials);
-  const outCreds = await applyCredentials(services.secrets, names.outgoing, current?.outgoingCredentials ?? null, input.outgoingCredentials);
-  const oauth = await applyOAuth(services.secrets, names.oauth, current?.oauth ?? null, input.oauth);
+interface Built {
+  profile: Profile;
+  creds: Planned<StoredCredentials>;
+  outCreds: Planned<StoredCredentials>;
+  oauth: Planned<StoredOAuth>;
+}
+
+/** The profile a request makes of `current` (none on create), with its secrets planned, not written. */
+function plan(id: string, input: ProfilePatch, current: Profile | undefined, now: string, names: SecretNames): Built {
+  const creds = planCredentials(current?.credentials ?? null, input.credentials, names.incoming);
+  const outCreds = planCredentials(current?.outgoingCredentials ?? null, input.outgoingCredentials, names.outgoing);
+  const oauth = planOAuth(current?.oauth ?? null, input.oauth, names.oauth);
   const profile: Profile = {
     id,
     createdAt: current?.createdAt ?? now,
@@ -75,36 +89,116 @@ async function build(services: Services, id: string, input: ProfilePatch, curren
     minPollingIntervalMinutes: input.minPollingIntervalMinutes ?? current?.minPollingIntervalMinutes ?? 5,
     maxConcurrentConnections: input.maxConcurrentConnections ?? current?.maxConcurrentConnections ?? 10,
   };
-  const problems = crossFieldProblems(profile);
-  if (problems.length > 0) throw validationFailed(problems);
-  return {
-    profile,
-    passwordChanged: creds.passwordChanged || outCreds.passwordChanged || oauth.secretChanged,
-    removed: [creds.removeSecret, outCreds.removeSecret, oauth.removeSecret],
+  return { profile, creds, outCreds, oauth };
+}
+
+const writesOf = (b: Built): (SecretWrite | null)[] => [b.creds.write, b.outCreds.write, b.oauth.write];
+const secretNamesOf = (p: Profile | undefined): (string | null | undefined)[] =>
+  [p?.credentials?.secretName, p?.outgoingCredentials?.secretName, p?.oauth?.secretName];
+
+/** Link-local and metadata hosts (shared/net/hostPolicy.ts), for the hosts this request names. */
+async function hostProblems(input: ProfilePatch): Promise<ErrorDetail[]> {
+  const tokenHost = (url: string | undefined): string | undefined => {
+    try {
+      return url === undefined ? undefined : new URL(url).hostname;
+    } catch {
+      return undefined; // the schema already refused it
+    }
   };
+  const named: [string, string | undefined][] = [
+    ["incoming.host", input.incoming?.host], ["outgoing.host", input.outgoing?.host], ["oauth.tokenUrl", tokenHost(input.oauth?.tokenUrl)],
+  ];
+  const found = await Promise.all(named.map(async ([path, host]) => {
+    const problem = host === undefined ? undefined : await hostProblem(host);
+    return problem === undefined ? [] : [{ path, message: `${problem}; mail servers and token endpoints may not be there` }];
+  }));
+  return found.flat();
+}
+
+/** 409 before any secret is written (the transaction's unique row still decides a race). Mirrors repositories.ts. */
+async function checkNameFree(services: Services, p: Profile): Promise<void> {
+  const holder = await services.repos.profiles.idByUniqueKey(`name:${p.name.toLowerCase()}`);
+  if (holder !== undefined && holder !== p.id) throw conflict(`A profile named "${p.name}" already exists.`);
+}
+
+const MAX_MAILBOX_DETAILS = 20;
+const MAX_MAILBOXES_SCANNED = 10_000;
+
+/** `mailboxes[<id>].credentials.password` for the profile's mailboxes with a stored password, paged and capped. */
+async function mailboxPasswordDetails(services: Services, profileId: string): Promise<ErrorDetail[]> {
+  const details: ErrorDetail[] = [];
+  let found = 0;
+  let scanned = 0;
+  let token: string | undefined;
+  const filter = equalsFilter({ profileId })!;
+  do {
+    const page = await services.repos.mailboxes.list({ filter, top: 1000, continuationToken: token });
+    for (const { doc } of page.items) {
+      if (!doc.credentials?.secretName || doc.profileId !== profileId) continue;
+      if (++found <= MAX_MAILBOX_DETAILS) {
+        details.push({ path: `mailboxes[${doc.id}].credentials.password`, message: "this mailbox's password would be sent to the profile's new target" });
+      }
+    }
+    scanned += page.items.length;
+    token = page.continuationToken ?? undefined;
+  } while (token && scanned < MAX_MAILBOXES_SCANNED);
+  if (found > MAX_MAILBOX_DETAILS) {
+    details.push({
+      path: "mailboxes[*].credentials.password",
+      message: `and ${found - MAX_MAILBOX_DETAILS} more mailboxes (${token ? "at least " : ""}${found} in all) whose passwords would be sent to the profile's new target`,
+    });
+  }
+  return details;
+}
+
+/** SECRET_REENTRY_REQUIRED when the change sends a kept secret elsewhere (secretBinding.ts). */
+async function checkReentry(services: Services, current: Profile, b: Built): Promise<void> {
+  const details = profileSecretsRepointed(current, b.profile, { credentials: b.creds.kept, outgoingCredentials: b.outCreds.kept, oauth: b.oauth.kept });
+  if (mailboxPasswordsRepointed(current, b.profile)) details.push(...(await mailboxPasswordDetails(services, current.id)));
+  if (details.length > 0) throw secretReentryRequired(details);
+}
+
+export interface ChangeOptions {
+  /** The caller holds the approver role: a stored secret may follow a change of target without re-entry (a server migration). */
+  mayRepointSecrets?: boolean;
 }
 
 export async function createProfile(services: Services, input: ProfileCreate): Promise<Stored<Profile>> {
   const id = randomUUID();
-  const { profile } = await build(services, id, input, undefined, services.clock.now().toISOString());
-  try {
-    return await services.repos.profiles.create(profile);
-  } catch (err) {
-    await removeSecrets(services.secrets, [profile.credentials?.secretName, profile.outgoingCredentials?.secretName, profile.oauth?.secretName]);
-    throw err;
-  }
+  const built = plan(id, input, undefined, services.clock.now().toISOString(), secretNames(id));
+  const problems = [...(await hostProblems(input)), ...crossFieldProblems(built.profile)];
+  if (problems.length > 0) throw validationFailed(problems);
+  await checkNameFree(services, built.profile);
+  return withSecrets(services.secrets, writesOf(built), () => services.repos.profiles.create(built.profile),
+    async () => secretNamesOf((await services.repos.profiles.get(id))?.doc));
 }
 
-export async function updateProfile(services: Services, id: string, patch: ProfilePatch, ifMatch: string | undefined): Promise<Stored<Profile>> {
+export async function updateProfile(
+  services: Services, id: string, patch: ProfilePatch, ifMatch: string | undefined, opts: ChangeOptions = {},
+): Promise<Stored<Profile>> {
+  const names = secretNames(id);
+  const now = services.clock.now().toISOString();
+  // Every check runs before a secret is written, and again on each re-read inside the update.
+  const check = async (current: Profile, hostIssues: ErrorDetail[]): Promise<Built> => {
+    const built = plan(id, patch, current, now, names);
+    const problems = [...hostIssues, ...crossFieldProblems(built.profile)];
+    if (problems.length > 0) throw validationFailed(problems);
+    if (!opts.mayRepointSecrets) await checkReentry(services, current, built);
+    await checkNameFree(services, built.profile);
+    return built;
+  };
+  const first = await services.repos.profiles.require(id);
+  if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== first.etag) throw preconditionFailed();
+  const checked = await check(first.doc, await hostProblems(patch));
   let reset = false;
-  let removed: (string | null)[] = [];
-  const saved = await services.repos.profiles.update(id, async (current) => {
-    const built = await build(services, id, patch, current, services.clock.now().toISOString());
-    reset = built.passwordChanged || connectionChanged(current, built.profile);
-    removed = built.removed;
+  let superseded: (string | null)[] = [];
+  const saved = await withSecrets(services.secrets, writesOf(checked), () => services.repos.profiles.update(id, async (current) => {
+    const built = JSON.stringify(current) === JSON.stringify(first.doc) ? checked : await check(current, []);
+    superseded = [built.creds.superseded, built.outCreds.superseded, built.oauth.superseded];
+    reset = superseded.some((n) => n !== null) || writesOf(built).some((w) => w !== null) || connectionChanged(current, built.profile);
     return built.profile;
-  }, ifMatch);
-  await removeSecrets(services.secrets, removed);
+  }, ifMatch), async () => secretNamesOf((await services.repos.profiles.get(id))?.doc));
+  await removeSecrets(services.secrets, superseded);
   if (reset) await resetMailboxesOfProfile(services, id);
   return saved;
 }

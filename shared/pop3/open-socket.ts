@@ -5,7 +5,8 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { AppError } from "../errors.js";
+import { AppError, isAppError } from "../errors.js";
+import { guardedLookup, hostRefused, literalHostProblem } from "../net/hostPolicy.js";
 import { timerMs, type SessionDeadline } from "./deadline.js";
 import type { ResolvedPop3Options } from "./options.js";
 import { classifySocketError, timedOut } from "./socket-errors.js";
@@ -47,7 +48,8 @@ function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: b
     };
     const onConnect = (): void => void (connected = true);
     const onReady = (): void => done();
-    const onError = (err: unknown): void => done(classifySocketError(err, connected && isTls ? "tls" : "connect"));
+    // A refused address (hostPolicy.ts) arrives already classified, from the lookup.
+    const onError = (err: unknown): void => done(isAppError(err) ? err : classifySocketError(err, connected && isTls ? "tls" : "connect"));
     const onClose = (): void => done(classifySocketError(new Error("closed"), connected && isTls ? "tls" : "connect"));
     // Whichever ends first: this step's own timeout, or the session's overall deadline.
     const timer = left < timeoutMs
@@ -60,12 +62,16 @@ function whenReady<T extends net.Socket>(socket: T, readyEvent: string, tcpUp: b
   });
 }
 
+/** Never a link-local or metadata address: an address literal is checked here, a name's answer in the lookup. */
 export function openSocket(o: ResolvedPop3Options, deadline: SessionDeadline): Promise<net.Socket> {
+  const refused = literalHostProblem(o.host);
+  if (refused) return Promise.reject(hostRefused(refused, "POP3 server"));
+  const lookup = guardedLookup("POP3 server");
   if (o.useSsl) {
-    const socket = tls.connect({ host: o.host, port: o.port, ...tlsOptions(o) });
+    const socket = tls.connect({ host: o.host, port: o.port, lookup, ...tlsOptions(o) });
     return whenReady(socket, "secureConnect", false, o.connectTimeoutMs, deadline);
   }
-  const socket = net.connect({ host: o.host, port: o.port });
+  const socket = net.connect({ host: o.host, port: o.port, lookup });
   return whenReady(socket, "connect", false, o.connectTimeoutMs, deadline);
 }
 

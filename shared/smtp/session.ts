@@ -8,11 +8,13 @@
  * connection, greeting and socket timeouts restart on every byte, so without it a server that
  * drip-feeds its replies holds a send run for ever.
  */
+import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import SMTPConnection, { type SMTPConnectionSendInfo } from "nodemailer/lib/smtp-connection";
 import { AppError } from "../errors.js";
 import { classifySmtpError } from "./classify.js";
+import { normalizeHost, pinHost } from "../net/hostPolicy.js";
 import { authFor, connectionOptions, SMTP_TIMEOUTS, type SmtpClientOptions, type SmtpCredentials, type SmtpEndpoint } from "./options.js";
 
 export interface SmtpEnvelope {
@@ -148,8 +150,21 @@ function send(conn: SMTPConnection, deadline: SessionDeadline, envelope: SmtpEnv
   });
 }
 
+/**
+ * The address to connect to, resolved once and checked (shared/net/hostPolicy.ts): nodemailer
+ * gets the address and the name only for SNI and certificate checks, so it cannot resolve again.
+ */
+async function pinnedTarget(endpoint: SmtpEndpoint, options: SmtpClientOptions): Promise<{ host: string; servername?: string }> {
+  const timeoutMs = Math.min(options.connectTimeoutMs ?? SMTP_TIMEOUTS.connectMs, options.deadlineMs ?? SMTP_TIMEOUTS.sessionMs);
+  const host = await pinHost(endpoint.host, "SMTP server", timeoutMs).catch((err: unknown) => {
+    if (err instanceof AppError) throw err;
+    throw classifySmtpError(Object.assign(new Error("DNS lookup failed"), { code: "EDNS", originalCode: (err as { code?: unknown } | null)?.code }));
+  });
+  return net.isIP(normalizeHost(endpoint.host)) === 0 ? { host, servername: endpoint.host } : { host };
+}
+
 export async function openSmtpSession(endpoint: SmtpEndpoint, credentials: SmtpCredentials, options: SmtpClientOptions = {}): Promise<SmtpSession> {
-  const conn = new SMTPConnection(connectionOptions(endpoint, options));
+  const conn = new SMTPConnection({ ...connectionOptions(endpoint, options), ...(await pinnedTarget(endpoint, options)) });
   // Errors during a transaction also arrive through the send callback; this keeps an 'error'
   // event with nobody listening from crashing the process.
   conn.on("error", () => undefined);

@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startTestApp, type TestApp } from "../support/app.js";
+import { MASTER_KEY, startTestApp, type TestApp } from "../support/app.js";
 import { enabledMailbox } from "../support/mailboxes.js";
 import { Pop3TestServer } from "../support/pop3-server.js";
 import { ManualClock } from "../../shared/runtime/clock.js";
@@ -50,7 +50,9 @@ test("server down: postponed with a rising count and one warning alert, disabled
 
   const server = await Pop3TestServer.start({ messages: [Buffer.from("Message-ID: <back@test>\r\nSubject: back\r\n\r\nhi\r\n")] });
   try {
-    await app.call("PATCH", `/api/profiles/${a.profileId}`, { body: { incoming: { port: server.port } } });
+    // The server moved: the stored password follows it only by an approver (docs/decisions/0014).
+    const moved = await app.call("PATCH", `/api/profiles/${a.profileId}`, { body: { incoming: { port: server.port } }, key: MASTER_KEY });
+    assert.equal(moved.status, 200, moved.text);
     await handleTestMessage(app.services, { type: "mailbox", jobId: "00000000-0000-4000-8000-00000000000a", mailboxId: a.mailboxId, applyDefaults: false });
     const back = (await app.call("GET", `/api/mailboxes/${a.mailboxId}`)).body;
     assert.equal(back.incomingStatus, "success");
