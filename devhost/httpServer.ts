@@ -15,9 +15,14 @@ import type { HttpFunctionDefinition } from "../shared/runtime/functionDefinitio
 import { handleAdminInvoke, type AdminInvoker } from "./admin.js";
 import { createContext, describeError, type DevHostLog } from "./invocation.js";
 import { byPrecedence, compileRoute, matchRoute, splitPath, type CompiledRoute } from "./routes.js";
+import { declaresTooMuch, MAX_REQUEST_BODY_BYTES } from "../shared/http/requestLimits.js";
 
-/** The host's default request size limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, 100 MB). */
-export const MAX_REQUEST_BYTES = 104_857_600;
+/**
+ * Bodies over the app's own limit (shared/http/requestLimits.ts, below the host's 100 MB default)
+ * are refused here, from Content-Length before routing and while streaming, so nothing of theirs
+ * is buffered and no handler (key check, Easy Auth parsing) runs for them.
+ */
+export const MAX_REQUEST_BYTES = MAX_REQUEST_BODY_BYTES;
 
 /**
  * Easy Auth sets these after it has authenticated the caller and strips any a client sends.
@@ -55,6 +60,7 @@ export function createRequestListener(options: HttpServerOptions): RequestListen
       });
     });
     const handled = (async (): Promise<void> => {
+      if (declaresTooMuch(header(req, "content-length"), MAX_REQUEST_BYTES)) throw new RequestTooLarge();
       const path = splitPath(url.pathname);
       const admin = adminFunctionName(path);
       if (admin !== undefined) return serveAdmin(req, res, method, url, admin, options);
@@ -74,7 +80,12 @@ export function createRequestListener(options: HttpServerOptions): RequestListen
       await invokeHttp(req, res, method, url, hit.route, hit.params, options);
     })();
     handled.catch((err: unknown) => {
-      if (err instanceof RequestTooLarge) return sendError(res, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+      if (err instanceof RequestTooLarge) {
+        // The rest of the body is not read: the connection ends after the answer.
+        res.setHeader("connection", "close");
+        res.once("finish", () => req.destroy());
+        return sendError(res, 413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${MAX_REQUEST_BYTES} bytes.`);
+      }
       options.log({ level: "error", msg: "dev host failed to serve a request", method, path: url.pathname, ...describeError(err) });
       if (!res.headersSent) return sendError(res, 500, "INTERNAL", "An unexpected error occurred.");
       res.destroy();
@@ -191,9 +202,13 @@ function requestUrl(req: IncomingMessage): URL {
   }
 }
 
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_REQUEST_BYTES) throw new RequestTooLarge();
+  if (declaresTooMuch(header(req, "content-length"), MAX_REQUEST_BYTES)) throw new RequestTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

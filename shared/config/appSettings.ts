@@ -44,6 +44,11 @@ export const appSettingsSchema = z
     SCHEDULER_SCHEDULE: ncrontab.default("0 */1 * * * *"),
     PORT: z.coerce.number().int().min(1).max(65535).default(7071),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    /**
+     * Dev only (tests, the dev host's local settings; never infra/): `loopback` lets an OAuth token
+     * URL be plain http to 127.0.0.0/8, ::1 or localhost (shared/oauth/tokenUrlPolicy.ts).
+     */
+    ALLOW_INSECURE_TOKEN_URL: z.literal("loopback").optional(),
   })
   .superRefine((s, ctx) => {
     if (!s.KEY_VAULT_URL && !s.LOCAL_SECRETS_KEY) {

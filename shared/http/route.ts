@@ -1,6 +1,6 @@
 /**
  * @module One HTTP route: method, path, role, request schemas and handler. `defineRoute` wraps the
- * handler with what every route needs (auth, JSON parsing, validation, the error envelope, a log
+ * handler with what every route needs (the body limit, auth, JSON parsing, validation, the error envelope, a log
  * line) and records the route so the OpenAPI document is generated from the same schemas.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
@@ -10,6 +10,7 @@ import type { HttpFunctionDefinition, HttpMethod } from "../runtime/functionDefi
 import { getServices, type Services } from "../runtime/services.js";
 import { authenticate, requireRole, type Caller, type Role } from "./auth.js";
 import { errorResponse } from "./responses.js";
+import { checkDeclaredLength, readBodyText } from "./requestLimits.js";
 import { parseJson, stripReadOnly, validate } from "./validation.js";
 
 export interface RouteInput<B, Q> {
@@ -87,10 +88,12 @@ export function defineRoute<B extends z.ZodType | undefined = undefined, Q exten
   const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     let services: Services | undefined;
     try {
+      // A body over the limit is refused from its Content-Length before any key or principal is looked at.
+      checkDeclaredLength(request);
       services = await getServices();
       const caller = spec.role === "public" ? null : authenticate(request, services.appSettings);
       if (caller && spec.role !== "public") requireRole(caller, spec.role);
-      const json = spec.body ? stripReadOnly(parseJson(await request.text()) ?? {}) : undefined;
+      const json = spec.body ? stripReadOnly(parseJson(await readBodyText(request)) ?? {}) : undefined;
       // Body, query and headers are checked together, so one 400 names every bad part.
       const problems: ErrorDetail[] = [];
       const body = spec.body ? collect(problems, () => validate(spec.body as z.ZodType, json)) : undefined;

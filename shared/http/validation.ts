@@ -18,7 +18,10 @@ export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new AppError("MALFORMED_JSON", `The body is not valid JSON: ${(err as Error).message}`);
+    // V8's message quotes the text around the error ("... "password":"hunter2" is not valid JSON"),
+    // and a body can carry a secret: only the position is told back.
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AppError("MALFORMED_JSON", `The body is not valid JSON${position === undefined ? "" : ` (at character ${position})`}.`);
   }
 }
 

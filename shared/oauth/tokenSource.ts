@@ -8,13 +8,14 @@
  * tick over thousands of mailboxes costs one token request, not thousands.
  * The client secret and the tokens never appear in errors or logs.
  *
- * The request carries the client secret, so it goes to the configured URL and nowhere else: a
- * redirect is refused (not followed), the whole request has a deadline, and the response is read
- * up to a named size, whatever the endpoint sends.
+ * The request carries the client secret, so it goes to the configured URL and nowhere else, over
+ * https (tokenUrlPolicy.ts): a redirect is refused (not followed), the whole request has a
+ * deadline, and the response is read up to a named size, whatever the endpoint sends.
  */
 import { createHash } from "node:crypto";
 import { AppError, isAppError } from "../errors.js";
 import type { Clock } from "../runtime/clock.js";
+import { assertTokenUrlAllowed } from "./tokenUrlPolicy.js";
 import { quoteServer } from "../net/quote.js";
 
 export interface OAuthClient {
@@ -92,6 +93,8 @@ export class OAuthTokenSource {
   }
 
   private async request(client: OAuthClient): Promise<CachedToken> {
+    // Checked again here, not only on save: https, or http to loopback when the dev-only setting allows it.
+    assertTokenUrlAllowed(client.tokenUrl);
     const endpoint = new URL(client.tokenUrl).host;
     const body = new URLSearchParams({
       grant_type: "client_credentials", client_id: client.clientId, client_secret: client.clientSecret, scope: client.scope,

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { RestError, type TableClient, type TableEntityResult, type TableEntityResultPage, type TransactionAction } from "@azure/data-tables";
-import { AppError, conflict, notFound, preconditionFailed } from "../errors.js";
+import { AppError, conflict, notFound, preconditionFailed, validationFailed } from "../errors.js";
 import { MAX_CONTENT_KEY_CHARS } from "../limits.js";
 
 export type IndexValue = string | number | boolean | null;
@@ -288,17 +288,41 @@ export function equalsFilter(fields: Record<string, string | undefined>): string
   return parts.length > 0 ? parts.join(" and ") : undefined;
 }
 
-/** One page of a query, with Storage's own continuation token. */
+const badToken = (): AppError => validationFailed([{ path: "continuationToken", message: "is not a continuation token this API returned" }]);
+
+/**
+ * Whether `token` has the shape the Tables SDK gives out: base64 of {"nextPartitionKey", "nextRowKey"?}.
+ * The SDK decodes it with JSON.parse and no check, so anything else would fail as a Storage error (503).
+ */
+export function isContinuationToken(token: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) return false;
+  try {
+    const v = JSON.parse(Buffer.from(token, "base64").toString("latin1")) as unknown;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    const { nextPartitionKey, nextRowKey, ...rest } = v as Record<string, unknown>;
+    return typeof nextPartitionKey === "string" && nextPartitionKey !== "" &&
+      (nextRowKey === undefined || typeof nextRowKey === "string") && Object.keys(rest).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One page of a query, with Storage's own continuation token. A token that is not one (or one
+ * Storage refuses) came from the caller: it is a 400 naming `continuationToken`, never a 503.
+ */
 export async function onePage<E extends object>(
   query: { byPage(settings: { maxPageSize?: number; continuationToken?: string }): AsyncIterableIterator<TableEntityResultPage<E>> },
   top: number,
   continuationToken: string | undefined,
 ): Promise<{ rows: TableEntityResult<E>[]; continuationToken: string | null }> {
+  if (continuationToken && !isContinuationToken(continuationToken)) throw badToken();
   try {
     const page = await query.byPage({ maxPageSize: top, ...(continuationToken ? { continuationToken } : {}) }).next();
     if (page.done) return { rows: [], continuationToken: null };
     return { rows: page.value, continuationToken: page.value.continuationToken ?? null };
   } catch (err) {
+    if (continuationToken && err instanceof RestError && err.statusCode === 400) throw badToken();
     throw storageError(err);
   }
 }

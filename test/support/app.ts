@@ -33,6 +33,8 @@ export async function startTestApp(opts: { overrides?: ServiceOverrides; extraSe
     LOCAL_SECRETS_KEY: randomBytes(32).toString("base64"),
     SCHEDULER_SCHEDULE: "0 0 0 1 1 *",
     LOG_LEVEL: "silent",
+    // The fake token servers are plain http on 127.0.0.1 (shared/oauth/tokenUrlPolicy.ts).
+    ALLOW_INSECURE_TOKEN_URL: "loopback",
     ...opts.extraSettings,
   };
   Object.assign(process.env, settings);
