@@ -7,6 +7,8 @@ import { defineRoute } from "../shared/http/route.js";
 import { json } from "../shared/http/responses.js";
 import { validationFailed } from "../shared/errors.js";
 import { startApplyDefaults, startMailboxTest, startProfileTest } from "../shared/lifecycle/testJobs.js";
+import { mailboxPasswordRepointed, secretReentryRequired } from "../shared/admin/secretBinding.js";
+import type { Profile } from "../shared/domain/profile.js";
 
 const accepted = z.object({ jobId: z.string() });
 const applyDefaultsBody = z.strictObject({ mailboxIds: z.array(z.string().min(1)).min(1).max(1000) });
@@ -28,12 +30,32 @@ export const testAndEnableRoutes = [
     name: "mailboxesApplyDefaultSettings", method: "POST", route: "mailboxes/apply-default-settings", role: "admin",
     summary: "Set the default profile and methods on the mailboxes, then test and enable each", body: applyDefaultsBody,
     success: { status: 202, schema: accepted },
-    handle: async ({ services, body }) => {
+    handle: async ({ services, body, caller }) => {
       const { settings } = await services.settings.get();
       if (!settings.defaultProfileId) throw validationFailed([{ path: "mailboxIds", message: "the org has no default profile: set defaultProfileId in /api/settings first" }]);
       const ids = [...new Set(body.mailboxIds)];
-      const missing = (await Promise.all(ids.map(async (id, i) => ((await services.repos.mailboxes.get(id)) ? null : i)))).filter((i): i is number => i !== null);
+      const found = await Promise.all(ids.map((id) => services.repos.mailboxes.get(id)));
+      const missing = found.flatMap((m, i) => (m ? [] : [i]));
       if (missing.length > 0) throw validationFailed(missing.map((i) => ({ path: `mailboxIds.${i}`, message: "no mailbox has this id" })));
+      // Moving a mailbox to the default profile must not send its stored password elsewhere (decision 0014).
+      if (!(caller?.roles.has("approver") ?? false)) {
+        const target = (await services.repos.profiles.get(settings.defaultProfileId))?.doc ?? null;
+        const profiles = new Map<string, Profile | null>();
+        const profileOf = async (id: string | null): Promise<Profile | null> => {
+          if (!id) return null;
+          if (!profiles.has(id)) profiles.set(id, (await services.repos.profiles.get(id))?.doc ?? null);
+          return profiles.get(id) ?? null;
+        };
+        const details = [];
+        for (const stored of found) {
+          const m = stored?.doc;
+          if (!m || m.profileId === settings.defaultProfileId) continue;
+          if (mailboxPasswordRepointed(m, { ...m, profileId: settings.defaultProfileId }, await profileOf(m.profileId), target)) {
+            details.push({ path: `mailboxes[${m.id}].credentials.password`, message: "moving this mailbox to the default profile would send its stored password to another server" });
+          }
+        }
+        if (details.length > 0) throw secretReentryRequired(details);
+      }
       return json(202, { jobId: (await startApplyDefaults(services, ids)).id });
     },
   }),

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { credentialsInput, credentialsView, entityMeta, hostName, isoTimestamp, noLineBreaks, port } from "./common.js";
+import { checkTokenUrl } from "../oauth/tokenUrlPolicy.js";
 
 /** `xoauth2`: an OAuth 2.0 token from the profile's `oauth` client instead of a password (never chosen by `auto`). */
 export const incomingAuth = z.enum(["auto", "user", "apop", "saslPlain", "xoauth2"]);
@@ -15,12 +16,11 @@ const endpointFields = { port: port.optional(), useSsl: z.boolean().optional() }
 const incomingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: incomingAuth.optional() });
 const outgoingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: outgoingAuth.optional() });
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
-/** The client secret goes to this URL: https only, but for a token server on loopback (tests, development). */
-const tokenUrl = z.url().max(2048).refine((u) => {
-  const url = new URL(u);
-  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
-}, "must be an https URL (http only on localhost)");
+/**
+ * The client secret goes to this URL: https only; plain http only to loopback, and only where
+ * the dev-only setting ALLOW_INSECURE_TOKEN_URL=loopback says so (shared/oauth/tokenUrlPolicy.ts).
+ */
+const tokenUrl = z.url().max(2048).superRefine(checkTokenUrl);
 
 /** The OAuth 2.0 client (client credentials grant) whose tokens log in where a direction uses `xoauth2`. */
 export const oauthInput = z.strictObject({

@@ -12,7 +12,7 @@ import { toAppError, type AppError } from "../errors.js";
 import type { Mailbox } from "../domain/mailbox.js";
 import type { Profile } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
-import { logIn, pop3OptionsOf } from "../sync/connectionCredentials.js";
+import { logIn, pop3OptionsOf, scrubSecrets, type LoginCredentials } from "../sync/connectionCredentials.js";
 
 export type DirectionResult = { tested: false } | { tested: true; error: AppError | null };
 
@@ -39,20 +39,22 @@ const left = (ends: number): number => Math.max(1, ends - performance.now());
 export const testsIncoming = (m: Mailbox): boolean => m.incomingMethod === "serverSideSync";
 export const testsOutgoing = (m: Mailbox): boolean => m.outgoingMethod === "serverSideSync" && !m.isForwardMailbox;
 
-async function attempt(run: () => Promise<void>): Promise<DirectionResult> {
+/** Runs one direction's test; its error never quotes the credentials it logged in with. */
+async function attempt(run: (use: (creds: LoginCredentials) => LoginCredentials) => Promise<void>): Promise<DirectionResult> {
+  let used: LoginCredentials | undefined;
   try {
-    await run();
+    await run((creds) => (used = creds));
     return { tested: true, error: null };
   } catch (err) {
-    return { tested: true, error: toAppError(err) };
+    return { tested: true, error: used ? scrubSecrets(err, used) : toAppError(err) };
   }
 }
 
 export async function testConnections(services: Services, profile: Profile, mailbox: Mailbox, opts: ConnectionTestOptions = {}): Promise<ConnectionTestResult> {
-  const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async () => {
+  const incoming: DirectionResult = !testsIncoming(mailbox) ? { tested: false } : await attempt(async (use) => {
     const ends = performance.now() + CONNECTION_TEST_DEADLINE_MS;
     const session = await logIn(services, profile, mailbox, "incoming", (creds) => Pop3Session.connect({
-      ...pop3OptionsOf(profile, creds), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, deadlineMs: left(ends), ...opts.pop3,
+      ...pop3OptionsOf(profile, use(creds)), connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, idleTimeoutMs: 30_000, deadlineMs: left(ends), ...opts.pop3,
     }), { fresh: true });
     try {
       await session.stat();
@@ -61,10 +63,10 @@ export async function testConnections(services: Services, profile: Profile, mail
       await session.quit().catch(() => session.close());
     }
   });
-  const outgoing: DirectionResult = !testsOutgoing(mailbox) ? { tested: false } : await attempt(async () => {
+  const outgoing: DirectionResult = !testsOutgoing(mailbox) ? { tested: false } : await attempt(async (use) => {
     const ends = performance.now() + CONNECTION_TEST_DEADLINE_MS;
     const session = await logIn(services, profile, mailbox, "outgoing",
-      (creds) => openSmtpSession(smtpEndpointOf(profile), creds, { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, deadlineMs: left(ends), ...opts.smtp }),
+      (creds) => openSmtpSession(smtpEndpointOf(profile), use(creds), { connectTimeoutMs: 15_000, greetingTimeoutMs: 15_000, deadlineMs: left(ends), ...opts.smtp }),
       { fresh: true });
     session.quit();
   });

@@ -64,12 +64,39 @@ export async function logIn<T>(
     return await login(creds);
   } catch (err) {
     const refused = creds.accessToken !== undefined && toAppError(err).code === "AUTH_FAILED";
-    if (!refused) throw err;
+    if (!refused) throw scrubSecrets(err, creds);
     const retry = await credentialsFor(services, profile, mailbox, direction, { rejected: creds.accessToken });
-    if (retry.accessToken === creds.accessToken) throw err; // got within the last minute: a new one would fare no better
+    if (retry.accessToken === creds.accessToken) throw scrubSecrets(err, creds); // got within the last minute: a new one would fare no better
     services.log.info("OAuth token refused; retrying with a new one", { mailboxId: mailbox.id, profileId: profile.id, direction });
-    return login(retry);
+    return login(retry).catch((e: unknown) => { throw scrubSecrets(e, retry); });
   }
+}
+
+/** The forms a secret takes on the wire: as is, and base64 inside SASL PLAIN / XOAUTH2 / LOGIN. */
+function secretForms(creds: LoginCredentials): string[] {
+  const forms: string[] = [];
+  const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
+  if (creds.password) forms.push(creds.password, b64(creds.password), b64(`\0${creds.userName}\0${creds.password}`), encodeURIComponent(creds.password));
+  if (creds.accessToken) forms.push(creds.accessToken, b64(`user=${creds.userName}\x01auth=Bearer ${creds.accessToken}\x01\x01`));
+  return forms.filter((f) => f.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * A server may quote what it was sent in its replies (an echoed PASS line, say), and replies are
+ * quoted in errors, alerts and `lastError`: every form of the secret is cut out of them first.
+ */
+export function scrubSecrets(thrown: unknown, creds: LoginCredentials): AppError {
+  const err = toAppError(thrown);
+  const forms = secretForms(creds);
+  const clean = (text: string | undefined): string | undefined =>
+    text === undefined ? undefined : forms.reduce((t, f) => t.split(f).join("[secret]"), text);
+  const message = clean(err.message) ?? "";
+  const response = clean(err.response);
+  if (message === err.message && response === err.response) return err;
+  return new AppError(err.code, message, {
+    details: err.details, transient: err.transient, ...(err.command !== undefined ? { command: err.command } : {}),
+    ...(response !== undefined ? { response } : {}),
+  });
 }
 
 async function accessTokenFor(services: Services, profile: Profile, opts: TokenOptions): Promise<string> {

@@ -40,6 +40,7 @@ function prop(r: Resource, ...path: string[]): string | undefined {
 
 /** Settings in the schema that infra/ deliberately does not set, each with the reason. */
 const OPTIONAL: Record<string, string> = {
+  ALLOW_INSECURE_TOKEN_URL: "dev only: lets an OAuth token URL be plain http to loopback (tests, dev host); never set in Azure",
   AzureWebJobsStorage:
     "the storage connection string: Azure uses the identity-based AzureWebJobsStorage__* settings instead, the account has shared keys disabled",
   LOCAL_SECRETS_KEY: "key of the embedded secret store, used only when KEY_VAULT_URL is not set; Azure sets KEY_VAULT_URL",

@@ -16,7 +16,7 @@ import { QUEUES, TABLES } from "../../storage/names.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
 import { LeaseKeeper } from "../../coordination/leaseKeeper.js";
 import { LIST_SIZE_SLACK_BYTES, MAX_DOWNLOAD_BYTES } from "../../limits.js";
-import { logIn, pop3OptionsOf } from "../connectionCredentials.js";
+import { logIn, pop3OptionsOf, scrubSecrets, type LoginCredentials } from "../connectionCredentials.js";
 import { recordFailure, recordSuccess, type StatsChange } from "../mailboxOutcome.js";
 import { countsOf, IncomingCheckpoint, maildropScope, type IncomingCounts, type Marker } from "./checkpoint.js";
 import { processMessage, recordUndownloadable, type MessageContext } from "./processMessage.js";
@@ -77,11 +77,13 @@ export async function pollMailbox(services: Services, mailboxId: string, options
   let checkpoint: IncomingCheckpoint | undefined;
   let session: Pop3Session | undefined;
   let fetched = 0;
+  let used: LoginCredentials | undefined;
   /** The mailbox's counts as the counters hold them, once this run has read or written them. */
   const exact = async (): Promise<StatsChange> => (checkpoint ? { exact: await checkpoint.counters(initial) } : {});
   try {
     let scope = "";
     session = await logIn(services, profile, mailbox, "incoming", (creds) => {
+      used = creds;
       const o = pop3OptionsOf(profile, creds);
       scope = maildropScope(o.host, o.port, o.userName);
       // Messages over MAX_DOWNLOAD_BYTES are never fetched; a body far beyond its LIST size is the server lying.
@@ -157,7 +159,8 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     return { status: "done", fetched, stats, more };
   } catch (thrown) {
     session?.close();
-    const err = toAppError(thrown);
+    // A server may quote what it was sent; its replies end up in lastError and alerts.
+    const err = used ? scrubSecrets(thrown, used) : toAppError(thrown);
     // Losing the lease is not the mailbox's failure: the worker that holds it carries on.
     if (err.code === "LEASE_HELD") return { status: "busy" };
     const { outcome } = await recordFailure(services, mailboxId, "incoming", err, await exact().catch(() => ({})));
