@@ -15,7 +15,7 @@ import { classifySmtpError } from "../../smtp/classify.js";
 import { smtpEndpointOf, type SmtpClientOptions } from "../../smtp/options.js";
 import { recordFailure, recordSuccess, addMailboxStats, type StatsChange } from "../mailboxOutcome.js";
 import { readOutgoingCounts, type OutgoingCounts } from "./outgoingCounters.js";
-import { logIn } from "../connectionCredentials.js";
+import { logIn, scrubSecrets, type LoginCredentials } from "../connectionCredentials.js";
 import { isDue, listUnfinished, rescheduleMailbox } from "./pending.js";
 import { settleUnknownOutcomes } from "./unknownOutcome.js";
 import { sendOne } from "./sendOne.js";
@@ -81,9 +81,10 @@ export async function sendMailbox(services: Services, mailboxId: string, options
     }
     try {
       let session: SmtpSession;
+      let used: LoginCredentials | undefined;
       try {
         // Measured when each login starts: a token request and a second login (logIn) come out of it.
-        session = await logIn(services, profile, mailbox, "outgoing", (credentials) => openSmtpSession(smtpEndpointOf(profile), credentials,
+        session = await logIn(services, profile, mailbox, "outgoing", (credentials) => openSmtpSession(smtpEndpointOf(profile), (used = credentials),
           { deadlineMs: Math.max(1, runEnds - performance.now()), ...options.smtp }));
       } catch (err) {
         await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), await delta());
@@ -94,7 +95,7 @@ export async function sendMailbox(services: Services, mailboxId: string, options
       try {
         for (const stored of due) {
           if (!session.alive || services.clock.now().getTime() - started.getTime() > RUN_BUDGET_MS) break;
-          await sendOne({ services, mailbox, session, renew, initialCounts }, stored);
+          await sendOne({ services, mailbox, session, renew, initialCounts, scrub: (e) => (used ? scrubSecrets(e, used) : e) }, stored);
         }
         healthy = session.alive;
       } finally {

@@ -25,6 +25,8 @@ export interface SendContext {
   renew: () => Promise<boolean>;
   /** The mailbox's counts before exact counters existed (outgoingCounters.ts). */
   initialCounts: OutgoingCounts;
+  /** Cuts the login's secrets out of a server reply before it is stored (a server may echo them). */
+  scrub?: (err: AppError) => AppError;
 }
 
 /** `skipped`: someone else decided this email first (a cancel, another worker); nothing was delivered. */
@@ -79,6 +81,7 @@ export async function sendOne(ctx: SendContext, stored: Stored<EmailActivity>): 
       throw attempt.failure.err;
     }
     let err = classifySmtpError(thrown);
+    if (ctx.scrub) err = ctx.scrub(err);
     // After the end of data only an explicit reply says the server did not take the message.
     if (endMayBeOut && err.response === undefined) err = outcomeUnknown(err);
     const next = await settle(ctx, attempt.committed ?? stored, (e) => markFailedAttempt(e, err, now()));
