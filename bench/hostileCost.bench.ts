@@ -14,8 +14,6 @@
  * its figures then cover only what it did before failing.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { connectionStringFor, startAzurite } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
@@ -24,31 +22,17 @@ import { createLogger } from "../shared/runtime/logger.js";
 import { createProfile } from "../shared/admin/profiles.js";
 import { createMailbox } from "../shared/admin/mailboxes.js";
 import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
-import { Pop3TestServer } from "../test/support/pop3-server.js";
+import { Pop3TestServer } from "../test/support/pop3-server.js";import { startCountingProxies, type Service } from "./support/countingProxy.js";
+
 
 const PER_CLASS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 3);
 /** As in the e2e test: the 4 MiB message is over it, the 2 MiB line under it. */
 const MAX_MESSAGE_SIZE_KB = 3072;
 
-type Service = "blob" | "queue" | "table";
 const counts: Record<Service, number> = { blob: 0, queue: 0, table: 0 };
 const total = (): number => counts.blob + counts.queue + counts.table;
 
-/** A counting HTTP proxy to one Azurite service. */
-async function proxy(service: Service, targetPort: number): Promise<{ port: number; server: Server }> {
-  const server = createServer((req, res) => {
-    counts[service]++;
-    const upstream = request({ host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as AddressInfo).port, server };
-}
 
 // --- corpora ------------------------------------------------------------------------------------
 const latin1 = (s: string): Buffer => Buffer.from(s, "latin1");
@@ -154,9 +138,9 @@ const median = (xs: number[]): number => {
 };
 
 const azurite = await startAzurite();
-const proxies = await Promise.all([proxy("blob", azurite.blobPort), proxy("queue", azurite.queuePort), proxy("table", azurite.tablePort)]);
+const proxies = await startCountingProxies(azurite, counts);
 try {
-  const [blob, queue, table] = proxies.map((p) => p.port) as [number, number, number];
+  const { blob, queue, table } = proxies.ports;
   const services = await createServices(
     loadAppSettings({ AzureWebJobsStorage: connectionStringFor(blob, queue, table), LOCAL_SECRETS_KEY: randomBytes(32).toString("base64") }),
     { log: createLogger({ level: "silent" }) },
@@ -199,6 +183,6 @@ try {
     console.log(`| ${name} | ${size.n} | ${Math.round(size.bytes / size.n / 1024).toLocaleString("en-US")} | ${p.ms.toFixed(1)} | ${p.req.toFixed(1)} (${p.table.toFixed(1)} + ${p.blob.toFixed(1)}) | ${(p.ms / base.ms).toFixed(1)}x | ${(p.req / base.req).toFixed(1)}x | ${ss[ss.length - 1]!.outcome} |`);
   }
 } finally {
-  for (const p of proxies) p.server.close();
+  await proxies.close();
   await azurite.stop();
 }

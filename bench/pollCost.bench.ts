@@ -7,8 +7,6 @@
  * Prints a Markdown table for docs/benchmarks.md.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { connectionStringFor, startAzurite } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices } from "../shared/runtime/services.js";
@@ -16,27 +14,13 @@ import { createLogger } from "../shared/runtime/logger.js";
 import { createProfile } from "../shared/admin/profiles.js";
 import { createMailbox } from "../shared/admin/mailboxes.js";
 import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
-import { Pop3TestServer } from "../test/support/pop3-server.js";
+import { Pop3TestServer } from "../test/support/pop3-server.js";import { startCountingProxies, type Service } from "./support/countingProxy.js";
+
 
 const KEPT = Number(process.argv[2] ?? 1000);
 
-type Service = "blob" | "queue" | "table";
 const counts: Record<Service, number> = { blob: 0, queue: 0, table: 0 };
 
-/** A counting HTTP proxy to one Azurite service. */
-async function proxy(service: Service, targetPort: number): Promise<{ port: number; server: Server }> {
-  const server = createServer((req, res) => {
-    counts[service]++;
-    const upstream = request({ host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { port: (server.address() as AddressInfo).port, server };
-}
 
 const message = (i: number): Buffer =>
   Buffer.from(`Message-ID: <cost-${i}@bench.test>\r\nFrom: s${i}@fabrikam.test\r\nTo: support@contoso.test\r\nSubject: cost ${i}\r\n\r\nhello ${i}\r\n`);
@@ -50,10 +34,10 @@ async function measured(label: string, run: () => Promise<unknown>): Promise<str
 }
 
 const azurite = await startAzurite();
-const proxies = await Promise.all([proxy("blob", azurite.blobPort), proxy("queue", azurite.queuePort), proxy("table", azurite.tablePort)]);
+const proxies = await startCountingProxies(azurite, counts);
 const pop3 = await Pop3TestServer.start({ messages: Array.from({ length: KEPT }, (_, i) => message(i)), pipelining: true });
 try {
-  const [blob, queue, table] = proxies.map((p) => p.port) as [number, number, number];
+  const { blob, queue, table } = proxies.ports;
   const services = await createServices(
     loadAppSettings({ AzureWebJobsStorage: connectionStringFor(blob, queue, table), LOCAL_SECRETS_KEY: randomBytes(32).toString("base64") }),
     { log: createLogger({ level: "silent" }) },
@@ -87,6 +71,6 @@ try {
   for (const r of rows) console.log(r);
 } finally {
   await pop3.close();
-  for (const p of proxies) p.server.close();
+  await proxies.close();
   await azurite.stop();
 }

@@ -14,6 +14,7 @@ import { AppError } from "../../shared/errors.js";
 import { QUEUES, TABLES } from "../../shared/storage/names.js";
 import { RestError } from "@azure/data-tables";
 import { MAX_MESSAGE_ID_CHARS, MAX_RECIPIENTS_PER_FIELD, MAX_REFERENCES, MAX_SUBJECT_CHARS, CORRELATION_REFERENCES } from "../../shared/limits.js";
+import { emailsOf, rawOf } from "../support/emails.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 const msg = (headers: string, body = "hello\r\n"): Buffer =>
@@ -26,17 +27,7 @@ before(async () => {
 });
 after(async () => { await app?.stop(); });
 
-async function emailsOf(mailboxId: string): Promise<any[]> {
-  const res = await app.call("GET", `/api/emails?mailboxId=${mailboxId}&top=1000`);
-  assert.equal(res.status, 200, res.text);
-  return res.body.items;
-}
 
-async function raw(id: string): Promise<Buffer> {
-  const res = await fetch(`${app.url}/api/emails/${id}/raw`, { headers: { "x-functions-key": app.settings.API_KEY! } });
-  assert.equal(res.status, 200);
-  return Buffer.from(await res.arrayBuffer());
-}
 
 /** Polls `messages` into a fresh queue mailbox; asserts the mailbox stayed healthy. */
 async function pollAll(address: string, messages: Buffer[], mailbox: Record<string, unknown> = {}): Promise<{ mailboxId: string; items: any[]; server: Pop3TestServer }> {
@@ -49,7 +40,7 @@ async function pollAll(address: string, messages: Buffer[], mailbox: Record<stri
     assert.equal(mb.incomingStatus, "success");
     assert.equal(mb.lastError, null);
     assert.equal(mb.transientFailureCount, 0);
-    const items = await emailsOf(mailboxId);
+    const items = await emailsOf(app, mailboxId);
     // Joined copies are listed too, but counted by the mailbox that created them.
     assert.equal(mb.stats.received + mb.stats.quarantined, items.filter((e) => e.mailboxId === mailboxId).length, "counters agree with the activities");
     return { mailboxId, items, server };
@@ -78,7 +69,7 @@ describe("hostile mail", () => {
       assert.deepEqual(cut.subject, { field: "subject", kept: MAX_SUBJECT_CHARS, total: 250_000, unit: "characters" });
       assert.deepEqual(cut.references, { field: "references", kept: MAX_REFERENCES, total: 5000, unit: "items" });
       assert.deepEqual(cut.cc, { field: "cc", kept: MAX_RECIPIENTS_PER_FIELD, total: 3000, unit: "items" });
-      assert.equal(sha(await raw(e.id)), sha(m));
+      assert.equal(sha(await rawOf(app, e.id)), sha(m));
     } finally {
       await server.close();
     }
@@ -136,7 +127,7 @@ describe("hostile mail", () => {
       assert.equal(q.status, "quarantined");
       assert.equal(q.error.code, "MESSAGE_LIMIT_EXCEEDED");
       assert.match(q.error.message, /PropertyValueTooLarge/);
-      assert.equal(sha(await raw(q.id)), sha(messages[1]!));
+      assert.equal(sha(await rawOf(app, q.id)), sha(messages[1]!));
       const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
       assert.deepEqual([mb.stats.received, mb.stats.quarantined], [2, 1]);
       const alerts = (await app.call("GET", `/api/alerts?mailboxId=${mailboxId}`)).body.items;
@@ -171,11 +162,11 @@ describe("hostile mail", () => {
         const { mailboxId } = await enabledMailbox(app, { port: down.port, address: "down@contoso.test" });
         const r = await pollMailbox(app.services, mailboxId);
         assert.equal(r.status === "failed" && r.code, "STORAGE_UNAVAILABLE");
-        assert.equal((await emailsOf(mailboxId)).length, 0, "nothing quarantined for Storage's fault");
+        assert.equal((await emailsOf(app, mailboxId)).length, 0, "nothing quarantined for Storage's fault");
         emails.lookupPage = lookupPage;
         await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
         assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-        const got = await emailsOf(mailboxId);
+        const got = await emailsOf(app, mailboxId);
         assert.deepEqual(got.map((e) => [e.messageId, e.status]), [["<down@evil.test>", "received"]]);
       } finally {
         await down.close();
@@ -199,7 +190,7 @@ describe("hostile mail", () => {
       assert.equal(q.status, "quarantined");
       assert.equal(q.error.code, "MESSAGE_TOO_LARGE");
       assert.equal(q.sizeBytes, big.length);
-      assert.equal(sha(await raw(q.id)), sha(big));
+      assert.equal(sha(await rawOf(app, q.id)), sha(big));
       assert.equal(downloads, 0, "never read back to be parsed");
       assert.equal(items.find((e) => e.messageId === "<small@evil.test>").status, "received");
     } finally {
@@ -245,7 +236,7 @@ describe("hostile mail", () => {
       await app.services.repos.profiles.update(profileId, (p) => ({ ...p, incoming: { ...p.incoming, port: second.port } }));
       // The same UIDL ("uid-1") now names another message: it must be fetched, then deleted.
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       assert.deepEqual(items.map((e) => e.messageId).sort(), ["<new@contoso.test>", "<old@contoso.test>"]);
       assert.equal(second.count("RETR"), 1);
       assert.equal(second.count("DELE"), 1, "deleted only after its activity exists");
@@ -268,7 +259,7 @@ describe("hostile mail", () => {
       const queued = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText);
       assert.ok(queued.some((t) => t.includes(mailboxId) || Buffer.from(t, "base64").toString().includes(mailboxId)), "continuation queued");
       for (let i = 0; i < 3; i++) await pollMailbox(app.services, mailboxId, { maxRunMs: 0 });
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       assert.deepEqual(items.map((e) => e.messageId).sort(), ["<budget-1@contoso.test>", "<budget-2@contoso.test>", "<budget-3@contoso.test>"]);
       assert.equal(server.count("RETR"), 3, "a stopped run requests nothing it does not process");
       const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
@@ -301,10 +292,10 @@ describe("hostile mail", () => {
       const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "gap@contoso.test" });
       const first = await pollMailbox(app.services, mailboxId);
       assert.equal(first.status === "failed" && first.code, "STORAGE_UNAVAILABLE");
-      assert.equal((await emailsOf(mailboxId)).length, 1, "the first activity was written, its marker was not");
+      assert.equal((await emailsOf(app, mailboxId)).length, 1, "the first activity was written, its marker was not");
       await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       assert.equal(items.length, 2);
       const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
       assert.equal(mb.stats.received, 2, "the activity the dead attempt wrote is counted once, by the attempt that marks it");

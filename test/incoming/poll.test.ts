@@ -7,6 +7,7 @@ import { Pop3TestServer } from "../support/pop3-server.js";
 import { TRICKY_MESSAGES } from "../support/pop3-test-helpers.js";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { CONTAINERS } from "../../shared/storage/names.js";
+import { emailsOf } from "../support/emails.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 const msg = (id: string, extra = "", body = "hello\r\n"): Buffer =>
@@ -19,11 +20,6 @@ before(async () => {
 });
 after(async () => { await app?.stop(); });
 
-async function emailsOf(mailboxId: string): Promise<any[]> {
-  const res = await app.call("GET", `/api/emails?mailboxId=${mailboxId}&top=1000`);
-  assert.equal(res.status, 200, res.text);
-  return res.body.items;
-}
 
 describe("incoming sync", () => {
   test("every message comes back byte for byte, replies split at every byte; later polls create nothing", async () => {
@@ -33,7 +29,7 @@ describe("incoming sync", () => {
       const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "tricky@contoso.test" });
       const first = await pollMailbox(app.services, mailboxId);
       assert.equal(first.status, "done", JSON.stringify(first));
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       assert.equal(items.length, messages.length);
       const expected = new Set(messages.map(sha));
       for (const e of items) {
@@ -45,7 +41,7 @@ describe("incoming sync", () => {
       }
       const retrs = server.count("RETR");
       for (let i = 0; i < 2; i++) assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-      assert.equal((await emailsOf(mailboxId)).length, messages.length);
+      assert.equal((await emailsOf(app, mailboxId)).length, messages.length);
       assert.equal(server.count("RETR"), retrs, "an empty poll fetches nothing");
       const mb = await app.call("GET", `/api/mailboxes/${mailboxId}`);
       assert.equal(mb.body.stats.received + mb.body.stats.quarantined, messages.length);
@@ -69,12 +65,12 @@ describe("incoming sync", () => {
       assert.ok(mb.postponedUntil);
       assert.equal(mb.lastError.code, "CONNECTION_LOST");
       assert.equal(mb.lastError.transient, true);
-      const before = (await emailsOf(mailboxId)).length;
+      const before = (await emailsOf(app, mailboxId)).length;
       assert.ok(before < 3);
       server.options.dropRetrAfterBytes = undefined;
       await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       assert.deepEqual(items.map((e) => e.messageId).sort(), ["<drop-1@test>", "<drop-2@test>", "<drop-3@test>"]);
       assert.deepEqual(new Set(items.map((e) => e.sha256)), new Set(messages.map(sha)));
       const after = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
@@ -101,7 +97,7 @@ describe("incoming sync", () => {
       server.options.dropRetrAfterBytes = undefined;
       await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       assert.deepEqual(new Set(items.map((e) => e.sha256)), new Set(messages.map(sha)));
       const raw = await app.call("GET", `/api/emails/${items.find((e) => e.messageId === "<drop-big@test>").id}/raw`);
       assert.equal(sha(Buffer.from(raw.text, "latin1")), sha(big));
@@ -118,7 +114,7 @@ describe("incoming sync", () => {
       const results = await Promise.all([pollMailbox(app.services, mailboxId), pollMailbox(app.services, mailboxId)]);
       assert.deepEqual(results.map((r) => r.status).sort(), ["busy", "done"]);
       await pollMailbox(app.services, mailboxId);
-      assert.equal((await emailsOf(mailboxId)).length, 8);
+      assert.equal((await emailsOf(app, mailboxId)).length, 8);
     } finally {
       await server.close();
     }
@@ -133,8 +129,8 @@ describe("incoming sync", () => {
       const b = await enabledMailbox(app, { port: s2.port, address: "share-b@contoso.test" });
       await pollMailbox(app.services, a.mailboxId);
       await pollMailbox(app.services, b.mailboxId);
-      const fromA = await emailsOf(a.mailboxId);
-      const fromB = await emailsOf(b.mailboxId);
+      const fromA = await emailsOf(app, a.mailboxId);
+      const fromB = await emailsOf(app, b.mailboxId);
       assert.equal(fromA.length, 1);
       assert.equal(fromB.length, 1);
       assert.equal(fromA[0].id, fromB[0].id);
@@ -163,7 +159,7 @@ describe("incoming sync", () => {
       const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "del@contoso.test", mailbox: { deleteEmailsAfterProcessing: true } });
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
       assert.equal(server.maildrop.length, 0);
-      assert.equal((await emailsOf(mailboxId)).length, 2);
+      assert.equal((await emailsOf(app, mailboxId)).length, 2);
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
     } finally {
       await server.close();
@@ -177,7 +173,7 @@ describe("incoming sync", () => {
       await app.call("PATCH", "/api/settings", { body: { maxMessageSizeKb: 2 } });
       const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "quarantine@contoso.test" });
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
-      const items = await emailsOf(mailboxId);
+      const items = await emailsOf(app, mailboxId);
       const byStatus = (s: string) => items.filter((e) => e.status === s);
       assert.equal(byStatus("quarantined").length, 2);
       assert.equal(byStatus("received").length, 1);
@@ -208,8 +204,8 @@ describe("incoming sync", () => {
       await pollMailbox(app.services, q.mailboxId);
       const u = await enabledMailbox(app, { port: s2.port, address: "user@contoso.test", ownerType: "user", ownerId: "u-track", mailbox: { incomingFilter: "responsesToTracked" } });
       await pollMailbox(app.services, u.mailboxId);
-      const items = await emailsOf(u.mailboxId);
-      const orig = (await emailsOf(q.mailboxId))[0];
+      const items = await emailsOf(app, u.mailboxId);
+      const orig = (await emailsOf(app, q.mailboxId))[0];
       const reply = items.find((e) => e.messageId === "<reply-1@test>");
       assert.equal(reply.correlationMethod, "inReplyTo");
       assert.equal(reply.correlatedEmailId, orig.id);
@@ -256,7 +252,7 @@ describe("incoming sync", () => {
       const r = await pollMailbox(app.services, mailboxId, { connectOverrides: { ca: TEST_CA } });
       assert.equal(r.status, "done", JSON.stringify(r));
       assert.equal(server.stats.credentialsInClear, false);
-      assert.equal((await emailsOf(mailboxId)).length, 1);
+      assert.equal((await emailsOf(app, mailboxId)).length, 1);
     } finally {
       await server.close();
     }
