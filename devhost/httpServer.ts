@@ -17,6 +17,9 @@ import { createContext, describeError, type DevHostLog } from "./invocation.js";
 import { byPrecedence, compileRoute, matchRoute, splitPath, type CompiledRoute } from "./routes.js";
 import { declaresTooMuch, MAX_REQUEST_BODY_BYTES } from "../shared/http/requestLimits.js";
 
+/** How long the rest of a refused body is read and dropped before the connection closes. */
+const LINGER_MS = 2_000;
+
 /**
  * Bodies over the app's own limit (shared/http/requestLimits.ts, below the host's 100 MB default)
  * are refused here, from Content-Length before routing and while streaming, so nothing of theirs
@@ -81,9 +84,16 @@ export function createRequestListener(options: HttpServerOptions): RequestListen
     })();
     handled.catch((err: unknown) => {
       if (err instanceof RequestTooLarge) {
-        // The rest of the body is not read: the connection ends after the answer.
-        res.setHeader("connection", "close");
-        res.once("finish", () => req.destroy());
+        // The rest of the body is not kept. Closing at once with unread bytes would send a TCP reset
+        // that can wipe the 413 from the client's buffer (Node closes after "Connection: close"),
+        // so the rest is read and dropped for a moment first, then the connection is cut (a
+        // "lingering close", as nginx does).
+        res.once("finish", () => {
+          const linger = setTimeout(() => req.destroy(), LINGER_MS);
+          linger.unref();
+          req.once("end", () => { clearTimeout(linger); req.destroy(); });
+          req.resume();
+        });
         return sendError(res, 413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${MAX_REQUEST_BYTES} bytes.`);
       }
       options.log({ level: "error", msg: "dev host failed to serve a request", method, path: url.pathname, ...describeError(err) });

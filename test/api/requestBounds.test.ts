@@ -35,7 +35,11 @@ function raw(method: string, path: string, headers: Record<string, string>, body
       res.on("error", reject);
     });
     // The server answers and closes before the body is all sent: that is the point, not an error.
-    req.on("error", (err: NodeJS.ErrnoException) => (err.code === "EPIPE" || err.code === "ECONNRESET" ? undefined : reject(err)));
+    // But a reset that wiped the answer must fail the test, not hang it.
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" && err.code !== "ECONNRESET") return reject(err);
+      setTimeout(() => resolve({ status: 0, text: `no answer before ${err.code}` }), 2_000).unref();
+    });
     if (!body) {
       req.flushHeaders();
       return;
