@@ -18,6 +18,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
+import { testAndEnable } from "../test/support/mailboxes.js";
 import { deliverToMaildir, mailServers, type MailServers } from "./support/mailServers.js";
 import { fetchAllNaively } from "./support/naivePop3.js";
 import { waitFor } from "../test/support/waitFor.js";
@@ -165,15 +166,6 @@ function removeOurFiles(): void {
   }
 }
 
-async function testAndEnable(mailboxId: string): Promise<any> {
-  const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
-  assert.equal(started.status, 202);
-  return waitFor("job", async () => {
-    const job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
-    return job.status === "succeeded" || job.status === "failed" ? job : undefined;
-  });
-}
-
 /**
  * One poll through the scheduler and the queue trigger; returns the mailbox once it records the
  * poll's end. A mailbox the scheduler will not poll (disabled, postponed) is returned as it is.
@@ -239,7 +231,7 @@ test("a dozen hostile messages among good ones: each is filed capped or quaranti
   assert.equal(created.status, 201, created.text);
   const mid: string = created.body.id;
   await app.call("POST", `/api/mailboxes/${mid}/approve`, { key: MASTER_KEY });
-  const job = await testAndEnable(mid);
+  const job = await testAndEnable(app, mid);
   assert.equal(job.results[0].incomingStatus, "success", JSON.stringify(job.results));
 
   await poll(mid);

@@ -9,6 +9,7 @@ import tls from "node:tls";
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
+import { testAndEnable } from "../test/support/mailboxes.js";
 import { deliverToMaildir, emptyMaildir, mailServers, type MailServers } from "./support/mailServers.js";
 import { fetchAllNaively } from "./support/naivePop3.js";
 import { waitFor } from "../test/support/waitFor.js";
@@ -28,15 +29,6 @@ const CORPUS: Record<string, Buffer> = {
 
 let app: TestApp;
 let servers: MailServers;
-
-async function testAndEnable(mailboxId: string): Promise<any> {
-  const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
-  assert.equal(started.status, 202);
-  return waitFor("job", async () => {
-    const job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
-    return job.status === "succeeded" || job.status === "failed" ? job : undefined;
-  });
-}
 
 async function runScheduler(): Promise<void> {
   assert.equal(await app.runFunction("mailboxScheduler"), 202);
@@ -75,7 +67,7 @@ test("awkward messages come back from /raw with the sha256 Dovecot serves; later
 
   const pid = await profile("Dovecot STLS", { port: servers.pop3Port, useSsl: false });
   const mid = await mailbox(pid, "carol@e2e.test", "carol", servers.users.carol!);
-  const job = await testAndEnable(mid);
+  const job = await testAndEnable(app, mid);
   assert.equal(job.results[0].incomingStatus, "success", JSON.stringify(job.results));
 
   await runScheduler();
@@ -112,7 +104,7 @@ test("implicit TLS (995-style) works too", async () => {
   deliverToMaildir(servers, "carol", "tls", latin1("Message-ID: <e2e-pop3s@e2e.test>\nSubject: over pop3s\n\nhi\n"));
   const pid = await profile("Dovecot POP3S", { port: servers.pop3sPort, useSsl: true });
   const mid = await mailbox(pid, "carol-tls@e2e.test", "carol", servers.users.carol!);
-  assert.equal((await testAndEnable(mid)).results[0].incomingStatus, "success");
+  assert.equal((await testAndEnable(app, mid)).results[0].incomingStatus, "success");
   await runScheduler();
   const items: any[] = await waitFor("activity", async () => {
     const got = (await app.call("GET", `/api/emails?mailboxId=${mid}`)).body.items;
@@ -123,7 +115,7 @@ test("implicit TLS (995-style) works too", async () => {
 
 test("Test & Enable failures: wrong password, closed port, expired certificate", async () => {
   const wrong = await mailbox(await profile("Dovecot wrong pw", { port: servers.pop3Port, useSsl: false }), "wrong@e2e.test", "carol", "not-carols-password");
-  const w = await testAndEnable(wrong);
+  const w = await testAndEnable(app, wrong);
   assert.equal(w.results[0].incomingStatus, "failure");
   assert.equal(w.results[0].error.code, "AUTH_FAILED");
   const wm = (await app.call("GET", `/api/mailboxes/${wrong}`)).body;
@@ -132,7 +124,7 @@ test("Test & Enable failures: wrong password, closed port, expired certificate",
   assert.ok(alerts.some((a: any) => a.code === "AUTH_FAILED" && a.message.includes("wrong@e2e.test") && /password/.test(a.message)));
 
   const closed = await mailbox(await profile("Closed port", { port: await freePort(), useSsl: false }), "closed@e2e.test", "carol", servers.users.carol!);
-  const c = await testAndEnable(closed);
+  const c = await testAndEnable(app, closed);
   assert.equal(c.results[0].error.code, "NETWORK_UNREACHABLE");
   assert.equal(c.results[0].error.transient, true);
   assert.equal((await app.call("GET", `/api/mailboxes/${closed}`)).body.postponedUntil, null);
@@ -149,7 +141,7 @@ test("Test & Enable failures: wrong password, closed port, expired certificate",
   try {
     const port = (front.address() as net.AddressInfo).port;
     const expired = await mailbox(await profile("Expired cert", { port, useSsl: true }), "expired@e2e.test", "carol", servers.users.carol!);
-    const x = await testAndEnable(expired);
+    const x = await testAndEnable(app, expired);
     assert.equal(x.results[0].error.code, "TLS_CERTIFICATE_UNTRUSTED");
     assert.equal(x.results[0].error.transient, false);
   } finally {

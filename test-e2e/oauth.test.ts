@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { openSync, readSync, closeSync, statSync } from "node:fs";
 import { simpleParser } from "mailparser";
 import { startTestApp, MASTER_KEY, type TestApp } from "../test/support/app.js";
+import { testAndEnable } from "../test/support/mailboxes.js";
 import { OAuthTokenServer } from "../test/support/oauth-token-server.js";
 import { waitFor } from "../test/support/waitFor.js";
 import { deliverToMaildir, emptyMaildir, mailServers, waitForDelivery, type MailServers } from "./support/mailServers.js";
@@ -52,15 +53,6 @@ after(async () => {
   await app?.stop();
 });
 
-async function testAndEnable(mailboxId: string): Promise<any> {
-  const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
-  assert.equal(started.status, 202, started.text);
-  return waitFor("job", async () => {
-    const job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
-    return job.status === "succeeded" || job.status === "failed" ? job : undefined;
-  });
-}
-
 /**
  * A profile with both directions on XOAUTH2 (POP3 STLS, submission STARTTLS) and an approved
  * mailbox; without credentials the XOAUTH2 user is the mailbox's address.
@@ -94,7 +86,7 @@ test("XOAUTH2 with tokens Dovecot validates: Test & Enable, a poll over STLS and
 
   const id = await oauthMailbox("e2e-oauth", tokens.url, address);
   const before = tokens.requests;
-  const job = await testAndEnable(id);
+  const job = await testAndEnable(app, id);
   assert.deepEqual(job.results, [{ mailboxId: id, incomingStatus: "success", outgoingStatus: "success", error: null }]);
 
   assert.equal(await app.runFunction("mailboxScheduler"), 202);
@@ -133,7 +125,7 @@ test("a token Dovecot refuses (signed with another key) is AUTH_FAILED in Test &
   try {
     // erin's login again (the address is taken by the mailbox above), with a user name only.
     const id = await oauthMailbox("e2e-oauth-refused", rogue.url, `${user}-refused@${servers.domain}`, { userName: address });
-    const job = await testAndEnable(id);
+    const job = await testAndEnable(app, id);
     const result = job.results[0];
     assert.deepEqual([result.incomingStatus, result.outgoingStatus], ["failure", "failure"], JSON.stringify(job.results));
     assert.equal(result.error.code, "AUTH_FAILED");

@@ -2,7 +2,9 @@
  * Test helpers: a profile pointing at a test POP3 server and a mailbox on it, approved and enabled
  * as a passed Test & Enable would leave it.
  */
+import assert from "node:assert/strict";
 import type { TestApp } from "./app.js";
+import { waitFor } from "./waitFor.js";
 import { MASTER_KEY } from "./app.js";
 
 export interface MailboxSetup {
@@ -43,4 +45,14 @@ export async function enabledMailbox(app: TestApp, opts: {
   await app.call("POST", `/api/mailboxes/${mailboxId}/approve`, { key: MASTER_KEY });
   await app.services.repos.mailboxes.update(mailboxId, (x) => ({ ...x, enabledForIncoming: true, enabledForOutgoing: true, incomingStatus: "success", outgoingStatus: "success" }));
   return { profileId, mailboxId };
+}
+
+/** Runs Test & Enable on a mailbox and waits for its job to end (succeeded or failed). */
+export async function testAndEnable(app: TestApp, mailboxId: string, timeoutMs?: number): Promise<any> {
+  const started = await app.call("POST", `/api/mailboxes/${mailboxId}/test-and-enable`);
+  assert.equal(started.status, 202, started.text);
+  return waitFor("the Test & Enable job", async () => {
+    const job = (await app.call("GET", `/api/jobs/${started.body.jobId}`)).body;
+    return job.status === "succeeded" || job.status === "failed" ? job : undefined;
+  }, timeoutMs);
 }
