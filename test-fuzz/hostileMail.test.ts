@@ -39,6 +39,9 @@ const SHRINK_TOTAL_MS = env("FUZZ_SHRINK_TOTAL_MS", 8 * 60_000);
 const POLL_TIMEOUT_MS = env("FUZZ_POLL_TIMEOUT_MS", 180_000);
 /** More than this between one message's activity and the one before counts as a slowed mailbox. */
 const SLOW_MS = env("FUZZ_SLOW_MS", 5_000);
+const SLOWED = "slowed mailbox";
+/** A slow message is measured again alone this many times; it is a violation only if slow every time. */
+const SLOW_RETRIES = env("FUZZ_SLOW_RETRIES", 2);
 /** New mailboxes per batch after failures, before the rest of the batch is given up. */
 const MAX_RESTARTS = 30;
 const ALLOWED_CODES = new Set(["MESSAGE_UNPARSABLE", "MESSAGE_TOO_LARGE", "MESSAGE_LIMIT_EXCEEDED", "PROCESSING_FAILED"]);
@@ -226,7 +229,7 @@ async function checkActivities(cases: FuzzCase[], runs: Run[], home: Map<FuzzCas
     const created = Date.parse(String(a.createdAt));
     if (run && Number.isFinite(created)) {
       const gap = created - (previous.get(run) ?? created);
-      if (gap > SLOW_MS) flag(`slowed mailbox: over ${SLOW_MS} ms for one message`, c, `${gap} ms`);
+      if (gap > SLOW_MS) flag(`${SLOWED}: over ${SLOW_MS} ms for one message`, c, `${gap} ms`);
       previous.set(run, Math.max(previous.get(run) ?? 0, created));
     }
     if (index++ % RAW_EVERY === 0 || a.status !== "received") {
@@ -315,6 +318,28 @@ async function shrinkClass(cls: string, sweepExample: Violation): Promise<string
   return fc.defaultReportMessage(details) ?? `no failure reproduced alone (seed ${SEED}); sweep example: ${short(sweepExample.input)}`;
 }
 
+/**
+ * A gap between two activities is wall-clock time, and CI machines are shared: a GC pause or a
+ * neighbour's burst can stretch any message. So a slow message found in the sweep is only a
+ * suspect; it is measured again alone, in a fresh mailbox, SLOW_RETRIES times, and stays a
+ * violation only if every one of those runs is slow too. The other invariants are exact and are
+ * never re-checked.
+ */
+async function confirmSlowness(violations: Violation[]): Promise<void> {
+  for (let i = violations.length - 1; i >= 0; i--) {
+    const v = violations[i]!;
+    if (!v.invariant.startsWith(SLOWED) || v.input === undefined) continue;
+    let slowEveryTime = true;
+    for (let attempt = 0; attempt < SLOW_RETRIES && slowEveryTime; attempt++) {
+      const again = await runBatch([fuzzCase(v.input as Recipe)], { replay: false });
+      slowEveryTime = again.violations.some((x) => x.invariant.startsWith(SLOWED));
+    }
+    if (slowEveryTime) continue;
+    console.log(`timing outlier, not slow when measured alone: ${v.cls} (${v.detail})`);
+    violations.splice(i, 1);
+  }
+}
+
 // ---- the tests ----------------------------------------------------------------------------------
 
 test(`>= ${MESSAGES} hostile messages through the pipeline: filed or quarantined exactly once, byte-exact, mailbox unharmed`, { timeout: 60 * 60_000 }, async () => {
@@ -338,6 +363,7 @@ test(`>= ${MESSAGES} hostile messages through the pipeline: filed or quarantined
     for (const [code, count] of result.quarantined) quarantined.set(code, (quarantined.get(code) ?? 0) + count);
     console.log(`batch ${n}: ${Math.min(at + BATCH, recipes.length)}/${recipes.length} messages, ${result.violations.length} violations, ${Date.now() - batchStarted} ms`);
   }
+  await confirmSlowness(violations);
   const sweepMs = Date.now() - started;
   const codes = [...quarantined.entries()].map(([c, k]) => `${c} ${k}`).join(", ") || "none";
   console.log(`SUMMARY seed=${SEED}: ${recipes.length} messages, ${received} received, quarantined: ${codes}; ${violations.length} violations; sweep ${Math.round(sweepMs / 1000)} s`);
