@@ -76,6 +76,7 @@ function plan(id: string, input: ProfilePatch, current: Profile | undefined, now
     updatedAt: now,
     name: input.name ?? current?.name ?? "",
     description: input.description ?? current?.description ?? "",
+    owner: input.owner === undefined ? current?.owner ?? null : input.owner,
     incoming: endpointWithDefaults("incoming", input.incoming ?? {}, current?.incoming),
     outgoing: endpointWithDefaults("outgoing", input.outgoing ?? {}, current?.outgoing),
     authenticateUsing: input.authenticateUsing ?? current?.authenticateUsing ?? "mailboxCredentials",

@@ -12,6 +12,14 @@ export const incomingAuth = z.enum(["auto", "user", "apop", "saslPlain", "xoauth
 export const outgoingAuth = z.enum(["auto", "plain", "login", "xoauth2"]);
 export const authenticateUsing = z.enum(["mailboxCredentials", "profileCredentials"]);
 
+/** Who receives the profile's alerts (API.md): a user or a queue, as a mailbox's owner. */
+export const profileOwner = z.strictObject({
+  type: z.enum(["user", "queue"]),
+  id: z.string().trim().min(1).max(200),
+  name: z.string().max(200).optional(),
+});
+export type ProfileOwner = z.infer<typeof profileOwner>;
+
 const endpointFields = { port: port.optional(), useSsl: z.boolean().optional() };
 const incomingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: incomingAuth.optional() });
 const outgoingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: outgoingAuth.optional() });
@@ -42,6 +50,7 @@ export interface StoredOAuth {
 export const oauthView = z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string(), hasClientSecret: z.boolean() });
 
 const profileFields = {
+  owner: profileOwner.nullable().optional(),
   oauth: oauthInput.nullable().optional(),
   description: z.string().max(2000).optional(),
   authenticateUsing: authenticateUsing.optional(),
@@ -85,6 +94,8 @@ export interface Profile {
   updatedAt: string;
   name: string;
   description: string;
+  /** Absent on profiles stored before owners existed: read as null. */
+  owner?: ProfileOwner | null;
   incoming: Endpoint<z.infer<typeof incomingAuth>>;
   outgoing: Endpoint<z.infer<typeof outgoingAuth>>;
   authenticateUsing: z.infer<typeof authenticateUsing>;
@@ -111,6 +122,7 @@ export const profileView = z.object({
   ...entityMeta,
   name: z.string(),
   description: z.string(),
+  owner: z.object({ type: profileOwner.shape.type, id: z.string(), name: z.string().optional() }).nullable(),
   incoming: endpointView(incomingAuth),
   outgoing: endpointView(outgoingAuth),
   authenticateUsing,
@@ -132,7 +144,7 @@ export const viewCredentials = (c: StoredCredentials | null): { userName: string
 export function toProfileView(p: Profile, etag: string): ProfileView {
   const o = p.oauth;
   return {
-    ...p, etag, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials),
+    ...p, etag, owner: p.owner ?? null, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials),
     oauth: o ? { tokenUrl: o.tokenUrl, clientId: o.clientId, scope: o.scope, hasClientSecret: o.secretName !== null } : null,
   };
 }
