@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   TLS_REQUIRED: { status: 502, transient: false },
   AUTH_FAILED: { status: 502, transient: false },
   AUTH_MECHANISM_UNSUPPORTED: { status: 502, transient: false },
+  /** The profile logs in on behalf of mailboxes (delegation) in a way the server or this mailbox's login cannot take (docs/delegation.md). */
+  DELEGATION_UNSUPPORTED: { status: 502, transient: false },
   CREDENTIALS_MISSING: { status: 400, transient: false },
   SERVER_BUSY: { status: 503, transient: true },
   SERVER_ERROR: { status: 502, transient: false },

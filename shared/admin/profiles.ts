@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { conflict, preconditionFailed, validationFailed, type ErrorDetail } from "../errors.js";
 import {
-  connectionChanged, defaultPort, type Profile, type ProfileCreate, type ProfilePatch, type StoredCredentials, type StoredOAuth,
+  connectionChanged, defaultPort, delegationOf, DEFAULT_DELEGATION_SEPARATOR, type IncomingEndpoint, type Profile, type ProfileCreate, type ProfilePatch, type StoredCredentials, type StoredOAuth,
 } from "../domain/profile.js";
 import { resetConnectionStatus } from "../domain/mailbox.js";
 import type { Services } from "../runtime/services.js";
@@ -37,8 +37,44 @@ function endpointWithDefaults<A extends string>(
   };
 }
 
-function crossFieldProblems(p: Profile): ErrorDetail[] {
+/** The incoming endpoint with its delegation: kept unless named, and back to none when mailbox credentials take over. */
+function incomingWithDefaults(given: ProfilePatch["incoming"], current: Profile | undefined, authenticateUsing: Profile["authenticateUsing"]): IncomingEndpoint {
+  const before = current ? delegationOf(current) : { delegation: "none" as const, delegationSeparator: DEFAULT_DELEGATION_SEPARATOR };
+  const switchesToMailbox = current?.authenticateUsing === "profileCredentials" && authenticateUsing === "mailboxCredentials";
+  return {
+    ...endpointWithDefaults("incoming", given ?? {}, current?.incoming),
+    delegation: given?.delegation ?? (switchesToMailbox ? "none" : before.delegation),
+    delegationSeparator: given?.delegationSeparator ?? before.delegationSeparator,
+  };
+}
+
+function delegationProblems(p: Profile): ErrorDetail[] {
+  const { delegation, delegationSeparator } = delegationOf(p);
+  if (delegation === "none") return [];
+  if (p.authenticateUsing !== "profileCredentials") {
+    return [{ path: "incoming.delegation", message: "must be none unless authenticateUsing is profileCredentials (only the profile's account can log in on behalf of mailboxes)" }];
+  }
+  const allowed = delegation === "saslAuthzid" ? ["auto", "saslPlain"] : ["auto", "user", "apop", "saslPlain"];
   const problems: ErrorDetail[] = [];
+  if (!allowed.includes(p.incoming.authProtocol)) {
+    problems.push({ path: "incoming.authProtocol", message: `must be ${allowed.join(", ")} when incoming.delegation is ${delegation}` });
+  }
+  if (delegation === "loginSeparator" && p.credentials?.userName.includes(delegationSeparator)) {
+    problems.push({ path: "credentials.userName", message: `must not contain the delegation separator "${delegationSeparator}"` });
+  }
+  return problems;
+}
+
+/** What the request itself brings that the merged profile cannot use (stored leftovers are the plan's to clear). */
+function requestProblems(input: ProfilePatch, p: Profile): ErrorDetail[] {
+  if (input.credentials && p.authenticateUsing === "mailboxCredentials") {
+    return [{ path: "credentials", message: "is used only when authenticateUsing is profileCredentials; omit it (or send null)" }];
+  }
+  return [];
+}
+
+function crossFieldProblems(p: Profile): ErrorDetail[] {
+  const problems: ErrorDetail[] = [...delegationProblems(p)];
   const inToken = p.incoming.authProtocol === "xoauth2";
   const outToken = p.outgoing.authProtocol === "xoauth2";
   if (p.authenticateUsing === "profileCredentials") {
@@ -67,7 +103,11 @@ interface Built {
 
 /** The profile a request makes of `current` (none on create), with its secrets planned, not written. */
 function plan(id: string, input: ProfilePatch, current: Profile | undefined, now: string, names: SecretNames): Built {
-  const creds = planCredentials(current?.credentials ?? null, input.credentials, names.incoming);
+  const authenticateUsing = input.authenticateUsing ?? current?.authenticateUsing ?? "mailboxCredentials";
+  // Switching to mailbox credentials drops the profile's account: its password would never be used
+  // again, and an unused stored secret is one more to leak or re-point (docs/delegation.md).
+  const dropsAccount = current?.authenticateUsing === "profileCredentials" && authenticateUsing === "mailboxCredentials" && input.credentials === undefined;
+  const creds = planCredentials(current?.credentials ?? null, dropsAccount ? null : input.credentials, names.incoming);
   const outCreds = planCredentials(current?.outgoingCredentials ?? null, input.outgoingCredentials, names.outgoing);
   const oauth = planOAuth(current?.oauth ?? null, input.oauth, names.oauth);
   const profile: Profile = {
@@ -77,9 +117,9 @@ function plan(id: string, input: ProfilePatch, current: Profile | undefined, now
     name: input.name ?? current?.name ?? "",
     description: input.description ?? current?.description ?? "",
     owner: input.owner === undefined ? current?.owner ?? null : input.owner,
-    incoming: endpointWithDefaults("incoming", input.incoming ?? {}, current?.incoming),
+    incoming: incomingWithDefaults(input.incoming, current, authenticateUsing),
     outgoing: endpointWithDefaults("outgoing", input.outgoing ?? {}, current?.outgoing),
-    authenticateUsing: input.authenticateUsing ?? current?.authenticateUsing ?? "mailboxCredentials",
+    authenticateUsing,
     credentials: creds.value,
     useSameSettingsForOutgoing: input.useSameSettingsForOutgoing ?? current?.useSameSettingsForOutgoing ?? true,
     outgoingCredentials: outCreds.value,
@@ -167,7 +207,7 @@ export interface ChangeOptions {
 export async function createProfile(services: Services, input: ProfileCreate): Promise<Stored<Profile>> {
   const id = randomUUID();
   const built = plan(id, input, undefined, services.clock.now().toISOString(), secretNames(id));
-  const problems = [...(await hostProblems(input)), ...crossFieldProblems(built.profile)];
+  const problems = [...(await hostProblems(input)), ...requestProblems(input, built.profile), ...crossFieldProblems(built.profile)];
   if (problems.length > 0) throw validationFailed(problems);
   await checkNameFree(services, built.profile);
   return withSecrets(services.secrets, writesOf(built), () => services.repos.profiles.create(built.profile),
@@ -182,7 +222,7 @@ export async function updateProfile(
   // Every check runs before a secret is written, and again on each re-read inside the update.
   const check = async (current: Profile, hostIssues: ErrorDetail[]): Promise<Built> => {
     const built = plan(id, patch, current, now, names);
-    const problems = [...hostIssues, ...crossFieldProblems(built.profile)];
+    const problems = [...hostIssues, ...requestProblems(patch, built.profile), ...crossFieldProblems(built.profile)];
     if (problems.length > 0) throw validationFailed(problems);
     if (!opts.mayRepointSecrets) await checkReentry(services, current, built);
     await checkNameFree(services, built.profile);

@@ -1,13 +1,14 @@
 /**
  * @module A stored secret goes only where it was entered for (docs/decisions/0014). Each secret's
  * *sends* are the places the current configuration would send it (or a token obtained with it):
- * endpoint, port, TLS mode and trust, auth protocol, the insecure-channel flag and the login
- * name; the token URL and client id for an OAuth client secret. A change is a re-point when a
- * secret that is kept (not re-entered, not removed) would be sent somewhere it would not have
- * been sent before: its sends after the change are not a subset of its sends before.
+ * endpoint, port, TLS mode and trust, auth protocol, the insecure-channel flag, the login
+ * name and the incoming delegation (whose maildrops it opens); the token URL and client id for an
+ * OAuth client secret. A change is a re-point when a secret that is kept (not re-entered, not
+ * removed) would be sent somewhere it would not have been sent before: its sends after the change
+ * are not a subset of its sends before.
  */
 import type { Direction, Mailbox } from "../domain/mailbox.js";
-import type { Profile } from "../domain/profile.js";
+import { usedDelegation, type Profile } from "../domain/profile.js";
 import { AppError, type ErrorDetail } from "../errors.js";
 
 /** Whose password a direction logs in with; `token` for XOAUTH2 (the OAuth client's secret). */
@@ -20,9 +21,14 @@ function sourceOf(p: Profile, d: Direction): Source {
   return p.authenticateUsing === "profileCredentials" ? "profile" : "mailbox";
 }
 
+/**
+ * Incoming includes the delegation mode and separator: they decide whose maildrops the password
+ * opens (the account's own, or every mailbox's), so changing them is a change of target.
+ */
 function endpoint(p: Profile, d: Direction): string {
   const e = d === "incoming" ? p.incoming : p.outgoing;
-  return JSON.stringify([d, e.host.toLowerCase(), e.port, e.useSsl, e.authProtocol, p.allowCredentialsOverInsecureChannels, p.allowUntrustedCertificates]);
+  const delegation = d === "incoming" ? Object.values(usedDelegation(p)) : [];
+  return JSON.stringify([d, e.host.toLowerCase(), e.port, e.useSsl, e.authProtocol, p.allowCredentialsOverInsecureChannels, p.allowUntrustedCertificates, ...delegation]);
 }
 
 const DIRECTIONS: Direction[] = ["incoming", "outgoing"];

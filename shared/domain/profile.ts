@@ -20,8 +20,23 @@ export const profileOwner = z.strictObject({
 });
 export type ProfileOwner = z.infer<typeof profileOwner>;
 
+/**
+ * How the profile's account reads each mailbox's own maildrop (docs/delegation.md): `none` logs
+ * every mailbox in as the account itself (one shared maildrop); `saslAuthzid` sends the mailbox's
+ * login as the SASL PLAIN authorization identity (RFC 4616); `loginSeparator` logs in as
+ * `<mailbox login><separator><account>` (Dovecot master users, `mailbox*master`).
+ */
+export const delegationMode = z.enum(["none", "saslAuthzid", "loginSeparator"]);
+export type DelegationMode = z.infer<typeof delegationMode>;
+export const DEFAULT_DELEGATION_SEPARATOR = "*";
+/** Printable ASCII without space: it goes inside a USER argument and a SASL identity. */
+const delegationSeparator = z.string().min(1).max(8).regex(/^[\x21-\x7e]+$/, "must be 1-8 printable characters without spaces");
+
 const endpointFields = { port: port.optional(), useSsl: z.boolean().optional() };
-const incomingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: incomingAuth.optional() });
+const incomingEndpoint = z.strictObject({
+  host: hostName, ...endpointFields, authProtocol: incomingAuth.optional(),
+  delegation: delegationMode.optional(), delegationSeparator: delegationSeparator.optional(),
+});
 const outgoingEndpoint = z.strictObject({ host: hostName, ...endpointFields, authProtocol: outgoingAuth.optional() });
 
 /**
@@ -88,6 +103,12 @@ export interface Endpoint<A extends string> {
   authProtocol: A;
 }
 
+export interface IncomingEndpoint extends Endpoint<z.infer<typeof incomingAuth>> {
+  /** Absent on profiles stored before delegation existed: read with delegationOf. */
+  delegation?: DelegationMode;
+  delegationSeparator?: string;
+}
+
 export interface Profile {
   id: string;
   createdAt: string;
@@ -96,7 +117,7 @@ export interface Profile {
   description: string;
   /** Absent on profiles stored before owners existed: read as null. */
   owner?: ProfileOwner | null;
-  incoming: Endpoint<z.infer<typeof incomingAuth>>;
+  incoming: IncomingEndpoint;
   outgoing: Endpoint<z.infer<typeof outgoingAuth>>;
   authenticateUsing: z.infer<typeof authenticateUsing>;
   credentials: StoredCredentials | null;
@@ -123,7 +144,7 @@ export const profileView = z.object({
   name: z.string(),
   description: z.string(),
   owner: z.object({ type: profileOwner.shape.type, id: z.string(), name: z.string().optional() }).nullable(),
-  incoming: endpointView(incomingAuth),
+  incoming: endpointView(incomingAuth).extend({ delegation: delegationMode, delegationSeparator: z.string() }),
   outgoing: endpointView(outgoingAuth),
   authenticateUsing,
   credentials: credentialsView.nullable(),
@@ -144,15 +165,26 @@ export const viewCredentials = (c: StoredCredentials | null): { userName: string
 export function toProfileView(p: Profile, etag: string): ProfileView {
   const o = p.oauth;
   return {
-    ...p, etag, owner: p.owner ?? null, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials),
+    ...p, etag, owner: p.owner ?? null, incoming: { ...p.incoming, ...delegationOf(p) }, credentials: viewCredentials(p.credentials), outgoingCredentials: viewCredentials(p.outgoingCredentials),
     oauth: o ? { tokenUrl: o.tokenUrl, clientId: o.clientId, scope: o.scope, hasClientSecret: o.secretName !== null } : null,
   };
+}
+
+/** The profile's delegation, with the defaults a profile stored before delegation existed reads as. */
+export function delegationOf(p: Profile): { delegation: DelegationMode; delegationSeparator: string } {
+  return { delegation: p.incoming.delegation ?? "none", delegationSeparator: p.incoming.delegationSeparator ?? DEFAULT_DELEGATION_SEPARATOR };
+}
+
+/** The delegation as it acts on logins: the separator matters only to loginSeparator. */
+export function usedDelegation(p: Profile): { delegation: DelegationMode; delegationSeparator: string | null } {
+  const { delegation, delegationSeparator } = delegationOf(p);
+  return { delegation, delegationSeparator: delegation === "loginSeparator" ? delegationSeparator : null };
 }
 
 /** Fields whose change means mailboxes must pass Test & Enable again (API.md). */
 export function connectionChanged(before: Profile, after: Profile): boolean {
   const pick = (p: Profile): unknown => [
-    p.incoming, p.outgoing, p.authenticateUsing, p.credentials, p.useSameSettingsForOutgoing,
+    { ...p.incoming, ...usedDelegation(p) }, p.outgoing, p.authenticateUsing, p.credentials, p.useSameSettingsForOutgoing,
     p.outgoingCredentials, p.oauth ?? null, p.allowUntrustedCertificates, p.allowCredentialsOverInsecureChannels,
   ];
   return JSON.stringify(pick(before)) !== JSON.stringify(pick(after));

@@ -51,6 +51,20 @@ function unsupportedMessage(protocol: Pop3AuthProtocol, caps: Pop3Capabilities):
   return `The POP3 server does not offer the configured login mechanism (${protocol}).`;
 }
 
+/**
+ * With an authorization identity only SASL PLAIN will do (RFC 4616 §2): falling back to USER/PASS
+ * would log in as the profile's account itself and read its maildrop, not the mailbox's.
+ * Tried when CAPA is unknown (RFC 2449 §5: old servers list nothing), as `saslPlain` by name is.
+ */
+function delegatedMechanism(o: ResolvedPop3Options, caps: Pop3Capabilities): "saslPlain" {
+  if (caps.sasl.includes("PLAIN") || !caps.known) return "saslPlain";
+  const listed = caps.sasl.length > 0 ? caps.sasl.join(" ") : "none";
+  throw new AppError(
+    "DELEGATION_UNSUPPORTED",
+    `The POP3 server does not offer SASL PLAIN (its CAPA lists SASL: ${listed}), so the profile's account cannot log in on behalf of ${o.authorizationId ?? "the mailbox"} (delegation saslAuthzid). Use delegation loginSeparator if the server supports master-user logins, or mailbox credentials.`,
+  );
+}
+
 export async function authenticate(
   conn: Pop3Connection,
   o: ResolvedPop3Options,
@@ -63,10 +77,10 @@ export async function authenticate(
       "The POP3 server offers no TLS (neither implicit TLS nor STLS), and sending credentials in clear is not allowed for this profile.",
     );
   }
-  const mechanism = chooseMechanism(o.authProtocol, caps, greeting, conn.secure);
+  const mechanism = o.authorizationId === undefined ? chooseMechanism(o.authProtocol, caps, greeting, conn.secure) : delegatedMechanism(o, caps);
   switch (mechanism) {
     case "saslPlain":
-      await authPlain(conn, o.userName, o.password);
+      await authPlain(conn, o.userName, o.password, o.authorizationId ?? "");
       break;
     case "xoauth2":
       await authXoauth2(conn, o.userName, requireAccessToken(o));

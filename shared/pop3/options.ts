@@ -35,6 +35,12 @@ export interface Pop3ConnectOptions {
   userName: string;
   /** Not used by xoauth2 (may then be ""). */
   password: string;
+  /**
+   * Log in as `userName` on behalf of this identity: the SASL PLAIN authorization identity
+   * (RFC 4616 §2). Only SASL PLAIN carries one, so it is the only mechanism used then, and a
+   * server without it fails with DELEGATION_UNSUPPORTED rather than logging in as `userName` alone.
+   */
+  authorizationId?: string;
   /** OAuth 2.0 bearer token for authProtocol "xoauth2" (required then, ignored otherwise). */
   accessToken?: string;
   /** Skip certificate verification (chain, expiry and host name). */
@@ -59,7 +65,7 @@ export interface Pop3ConnectOptions {
   maxMessageBytes?: number;
 }
 
-type OptionalOptions = "ca" | "accessToken";
+type OptionalOptions = "ca" | "accessToken" | "authorizationId";
 export type ResolvedPop3Options = Required<Omit<Pop3ConnectOptions, OptionalOptions>> & Pick<Pop3ConnectOptions, OptionalOptions>;
 
 /** The token xoauth2 logs in with; CREDENTIALS_MISSING when there is none to send. */
@@ -72,6 +78,9 @@ export function requireAccessToken(o: Pick<Pop3ConnectOptions, "accessToken">): 
 
 export function resolveOptions(o: Pop3ConnectOptions): ResolvedPop3Options {
   if (o.authProtocol === "xoauth2") requireAccessToken(o);
+  if (o.authorizationId !== undefined && o.authProtocol !== undefined && o.authProtocol !== "auto" && o.authProtocol !== "saslPlain") {
+    throw new AppError("DELEGATION_UNSUPPORTED", `Logging in on behalf of a mailbox needs SASL PLAIN; the profile asks for ${o.authProtocol}.`);
+  }
   return {
     ...o,
     authProtocol: o.authProtocol ?? "auto",

@@ -4,10 +4,12 @@
  * settings for both directions. Passwords come from the secret store only at connect time.
  * A direction that logs in with XOAUTH2 gets an access token for the profile's OAuth client instead;
  * the user name is the credentials' when set, else the mailbox address (Microsoft 365 app access).
+ * With profile credentials and a delegation mode, incoming logs in as the profile's account on
+ * behalf of the mailbox, so each mailbox reads its own maildrop (docs/delegation.md).
  */
 import { AppError, isAppError, toAppError } from "../errors.js";
 import type { Direction, Mailbox } from "../domain/mailbox.js";
-import type { Profile, StoredCredentials } from "../domain/profile.js";
+import { delegationOf, type Profile, type StoredCredentials } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
 import type { Pop3ConnectOptions } from "../pop3/index.js";
 import type { TokenOptions } from "../oauth/tokenSource.js";
@@ -17,6 +19,8 @@ export interface LoginCredentials {
   /** Empty when the direction logs in with a token. */
   password: string;
   accessToken?: string;
+  /** SASL PLAIN authorization identity: the mailbox the profile's account logs in for (delegation saslAuthzid). */
+  authorizationId?: string;
 }
 
 export function storedCredentialsFor(profile: Profile, mailbox: Mailbox, direction: Direction): StoredCredentials | null {
@@ -37,7 +41,29 @@ export async function credentialsFor(
   }
   const owner = profile.authenticateUsing === "profileCredentials" ? `profile "${profile.name}"` : `mailbox ${mailbox.emailAddress}`;
   if (!stored?.secretName) throw new AppError("CREDENTIALS_MISSING", `No ${direction} password is set for ${owner}.`);
-  return { userName: stored.userName, password: await readSecret(services, stored.secretName) };
+  const login = direction === "incoming" ? delegatedLogin(profile, mailbox, stored.userName) : { userName: stored.userName };
+  return { ...login, password: await readSecret(services, stored.secretName) };
+}
+
+/** The name the mailbox is known by on the server: its own user name when it has one, else its address. */
+export const mailboxLogin = (mailbox: Mailbox): string => mailbox.credentials?.userName ?? mailbox.emailAddress;
+
+/**
+ * Who the profile's account logs in as for this mailbox (docs/delegation.md). `none` is the
+ * account itself, so every mailbox of the profile reads the account's one maildrop, as before.
+ * Outgoing never delegates: SMTP sends as the mailbox's address, authenticated as the account.
+ */
+function delegatedLogin(profile: Profile, mailbox: Mailbox, account: string): Pick<LoginCredentials, "userName" | "authorizationId"> {
+  const { delegation, delegationSeparator: sep } = delegationOf(profile);
+  if (profile.authenticateUsing !== "profileCredentials" || delegation === "none") return { userName: account };
+  const login = mailboxLogin(mailbox);
+  if (delegation === "saslAuthzid") return { userName: account, authorizationId: login };
+  // The server splits the name at the separator: one inside either half would split it wrongly.
+  if (login.includes(sep) || account.includes(sep)) {
+    throw new AppError("DELEGATION_UNSUPPORTED",
+      `The login "${login.includes(sep) ? login : account}" contains the delegation separator "${sep}", so "<mailbox>${sep}<account>" cannot be split by the server; choose another separator in the profile.`);
+  }
+  return { userName: `${login}${sep}${account}` };
 }
 
 async function readSecret(services: Services, name: string): Promise<string> {
@@ -76,7 +102,9 @@ export async function logIn<T>(
 function secretForms(creds: LoginCredentials): string[] {
   const forms: string[] = [];
   const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
-  if (creds.password) forms.push(creds.password, b64(creds.password), b64(`\0${creds.userName}\0${creds.password}`), encodeURIComponent(creds.password));
+  if (creds.password) {
+    forms.push(creds.password, b64(creds.password), b64(`${creds.authorizationId ?? ""}\0${creds.userName}\0${creds.password}`), encodeURIComponent(creds.password));
+  }
   if (creds.accessToken) forms.push(creds.accessToken, b64(`user=${creds.userName}\x01auth=Bearer ${creds.accessToken}\x01\x01`));
   return forms.filter((f) => f.length >= 4).sort((a, b) => b.length - a.length);
 }
@@ -112,6 +140,7 @@ export function pop3OptionsOf(profile: Profile, creds: LoginCredentials): Pop3Co
     host: profile.incoming.host, port: profile.incoming.port, useSsl: profile.incoming.useSsl,
     authProtocol: profile.incoming.authProtocol, userName: creds.userName, password: creds.password,
     ...(creds.accessToken !== undefined ? { accessToken: creds.accessToken } : {}),
+    ...(creds.authorizationId !== undefined ? { authorizationId: creds.authorizationId } : {}),
     allowUntrustedCertificates: profile.allowUntrustedCertificates,
     allowCredentialsOverInsecureChannels: profile.allowCredentialsOverInsecureChannels,
   };

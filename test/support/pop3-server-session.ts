@@ -14,8 +14,10 @@ import { retrReply, writeReply } from "./pop3-wire.js";
 export interface TestServerContext {
   readonly options: Pop3TestServerOptions;
   readonly stats: Pop3TestServerStats;
-  maildrop: StoredMessage[];
   readonly credentials: { key: Buffer; cert: Buffer };
+  hasUser(user: string): boolean;
+  maildropOf(user: string): StoredMessage[];
+  setMaildrop(user: string, messages: StoredMessage[]): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -27,6 +29,8 @@ export class TestServerSession {
   private busy = false;
   private stalled: boolean;
   private loggedIn = false;
+  /** Whose maildrop this session reads, once logged in. */
+  private user = "";
   private pendingUser: string | undefined;
   /** The SASL exchange awaiting a client line: a mechanism's response, or the XOAUTH2 error ack. */
   private saslPending: "PLAIN" | "XOAUTH2" | "XOAUTH2-ERROR" | undefined;
@@ -121,11 +125,11 @@ export class TestServerSession {
         return this.reply("+OK", verb);
       case "PASS":
         if (!o.user || this.pendingUser === undefined) return this.reply("-ERR USER first", verb);
-        return this.login(this.pendingUser === o.userName && args.join(" ") === o.password, verb);
+        return this.login(this.userFor("", this.pendingUser, args.join(" ")), verb);
       case "APOP": {
         if (!o.apop) return this.reply("-ERR APOP not allowed", verb);
         const digest = createHash("md5").update(o.apopTimestamp + o.password).digest("hex");
-        return this.login(args[0] === o.userName && args[1] === digest, verb);
+        return this.login(args[0] === o.userName && args[1] === digest ? o.userName : undefined, verb);
       }
       case "AUTH": {
         const mechanism = args[0]?.toUpperCase();
@@ -149,16 +153,33 @@ export class TestServerSession {
     this.saslPending = undefined;
     if (!this.secure) this.server.stats.credentialsInClear = true;
     // Whatever acknowledges the XOAUTH2 error challenge (an empty line is expected), login failed.
-    if (mechanism === "XOAUTH2-ERROR") return this.login(false, "AUTH");
+    if (mechanism === "XOAUTH2-ERROR") return this.login(undefined, "AUTH");
     if (blob === "*") return this.reply("-ERR Cancelled", "AUTH");
     if (mechanism === "XOAUTH2") return this.xoauth2(blob);
-    const expected = Buffer.from(`\0${this.o.userName}\0${this.o.password}`).toString("base64");
-    return this.login(blob === expected, "AUTH");
+    // RFC 4616 §2: authzid NUL authcid NUL passwd, in UTF-8.
+    const parts = Buffer.from(blob, "base64").toString("utf8").split("\0");
+    if (parts.length !== 3 || Buffer.from(blob, "base64").toString("base64") !== blob) return this.login(undefined, "AUTH");
+    const [authzid = "", authcid, passwd] = parts;
+    return this.login(this.userFor(authzid, authcid, passwd), "AUTH");
+  }
+
+  /**
+   * The maildrop a login opens, or undefined when refused: userName with its password, or (with a
+   * master user) the user named by the authzid or before the separator, with the master password.
+   */
+  private userFor(authzid: string, authcid: string | undefined, passwd: string | undefined): string | undefined {
+    const o = this.o;
+    if (authcid === o.userName && passwd === o.password) return authzid === "" || authzid === o.userName ? o.userName : undefined;
+    const m = o.master;
+    if (m === undefined || authcid === undefined || passwd !== m.password) return undefined;
+    const suffix = `${m.separator}${m.userName}`;
+    const target = authcid === m.userName ? authzid : authzid === "" && authcid.endsWith(suffix) ? authcid.slice(0, -suffix.length) : "";
+    return target !== "" && this.server.hasUser(target) ? target : undefined;
   }
 
   private xoauth2(blob: string): Promise<void> {
     const expected = Buffer.from(`user=${this.o.userName}\x01auth=Bearer ${this.o.accessToken}\x01\x01`).toString("base64");
-    if (blob === expected || this.o.loginError !== undefined) return this.login(blob === expected, "AUTH");
+    if (blob === expected || this.o.loginError !== undefined) return this.login(blob === expected ? this.o.userName : undefined, "AUTH");
     this.saslPending = "XOAUTH2-ERROR";
     const error = Buffer.from(JSON.stringify({ status: "401", schemes: "bearer" })).toString("base64");
     return this.reply(`+ ${error}`, "AUTH");
@@ -168,11 +189,12 @@ export class TestServerSession {
     return [...(this.o.saslPlain ? ["PLAIN"] : []), ...(this.o.accessToken !== undefined ? ["XOAUTH2"] : [])];
   }
 
-  private login(ok: boolean, verb: string): Promise<void> {
+  private login(user: string | undefined, verb: string): Promise<void> {
     if (this.o.loginError !== undefined) return this.reply(this.o.loginError, verb);
-    if (!ok) return this.reply("-ERR [AUTH] Authentication failed.", verb);
+    if (user === undefined) return this.reply("-ERR [AUTH] Authentication failed.", verb);
     this.loggedIn = true;
-    this.snapshot = [...this.server.maildrop];
+    this.user = user;
+    this.snapshot = [...this.server.maildropOf(user)];
     return this.reply("+OK Logged in.", verb);
   }
 
@@ -239,7 +261,7 @@ export class TestServerSession {
       case "QUIT": {
         // RFC 1939 §6: only now are marked messages removed.
         const gone = new Set([...this.deleted].map((n) => this.snapshot[n - 1]));
-        this.server.maildrop = this.server.maildrop.filter((m) => !gone.has(m));
+        this.server.setMaildrop(this.user, this.server.maildropOf(this.user).filter((m) => !gone.has(m)));
         await this.reply("+OK Bye", verb);
         this.socket.end();
         return;

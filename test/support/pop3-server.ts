@@ -29,9 +29,11 @@ export interface StoredMessage {
   body: Buffer;
 }
 
+export type MessageInput = Buffer | string | { body: Buffer | string; uid?: string };
+
 export interface Pop3TestServerOptions {
-  /** The maildrop; message n is messages[n - 1]. Default uids are "uid-<n>". */
-  messages: (Buffer | string | { body: Buffer | string; uid?: string })[];
+  /** The maildrop of userName; message n is messages[n - 1]. Default uids are "uid-<n>". */
+  messages: MessageInput[];
   userName: string;
   password: string;
   /** CAPA implemented; when false it answers "-ERR" (a pre-RFC 2449 server). */
@@ -44,6 +46,14 @@ export interface Pop3TestServerOptions {
   user: boolean;
   /** Offer SASL PLAIN (RFC 5034). */
   saslPlain: boolean;
+  /**
+   * A master user (Dovecot's term) who may log in as any user of `users` or as userName: with SASL
+   * PLAIN naming that user as authzid (RFC 4616), or as "<user><separator><master>" with USER/PASS
+   * or as the SASL PLAIN authcid. A master login reads the target user's maildrop.
+   */
+  master: { userName: string; password: string; separator: string } | undefined;
+  /** Other users' maildrops, by login name (only the master user logs in to them). */
+  users: Record<string, MessageInput[]>;
   /** Offer SASL XOAUTH2 and accept this bearer token for userName; undefined = not offered. */
   accessToken: string | undefined;
   /** Put apopTimestamp in the greeting and accept APOP. */
@@ -97,6 +107,8 @@ const DEFAULTS: Pop3TestServerOptions = {
   stls: false,
   user: true,
   saslPlain: false,
+  master: undefined,
+  users: {},
   accessToken: undefined,
   apop: false,
   apopTimestamp: "<1896.697170952@dbc.mtview.ca.us>",
@@ -112,8 +124,16 @@ const DEFAULTS: Pop3TestServerOptions = {
   onCommand: undefined,
 };
 
+const toStored = (messages: MessageInput[]): StoredMessage[] => messages.map((m, i) => {
+  const { body, uid } = Buffer.isBuffer(m) || typeof m === "string" ? { body: m, uid: undefined } : m;
+  return { uid: uid ?? `uid-${i + 1}`, body: Buffer.isBuffer(body) ? body : Buffer.from(body, "latin1") };
+});
+
 export class Pop3TestServer {
+  /** userName's maildrop. */
   maildrop: StoredMessage[];
+  /** The maildrops of `options.users`, by login name. */
+  readonly maildrops = new Map<string, StoredMessage[]>();
   readonly stats: Pop3TestServerStats = {
     connections: 0, commands: [], credentialsInClear: false, pipelineViolations: 0, maxQueuedCommands: 0, drainWaits: 0,
   };
@@ -123,10 +143,8 @@ export class Pop3TestServer {
 
   /** Mutable: a test may change behaviour between connections (e.g. stop dropping). */
   private constructor(readonly options: Pop3TestServerOptions) {
-    this.maildrop = options.messages.map((m, i) => {
-      const { body, uid } = Buffer.isBuffer(m) || typeof m === "string" ? { body: m, uid: undefined } : m;
-      return { uid: uid ?? `uid-${i + 1}`, body: Buffer.isBuffer(body) ? body : Buffer.from(body, "latin1") };
-    });
+    this.maildrop = toStored(options.messages);
+    for (const [user, messages] of Object.entries(options.users)) this.maildrops.set(user, toStored(messages));
     this.credentials = { key: fixture(`${options.certificate}.key`), cert: fixture(`${options.certificate}.crt`) };
   }
 
@@ -149,6 +167,20 @@ export class Pop3TestServer {
       host: "127.0.0.1", port: this.port, useSsl: this.options.implicitTls, ca: TEST_CA,
       userName: this.options.userName, password: this.options.password, ...(accessToken === undefined ? {} : { accessToken }), ...overrides,
     };
+  }
+
+  /** Whether `user` has a maildrop here. */
+  hasUser(user: string): boolean {
+    return user === this.options.userName || this.maildrops.has(user);
+  }
+
+  maildropOf(user: string): StoredMessage[] {
+    return user === this.options.userName ? this.maildrop : this.maildrops.get(user) ?? [];
+  }
+
+  setMaildrop(user: string, messages: StoredMessage[]): void {
+    if (user === this.options.userName) this.maildrop = messages;
+    else this.maildrops.set(user, messages);
   }
 
   /** How many commands with this verb were received. */

@@ -1,6 +1,7 @@
 /**
  * @module AUTH PLAIN (RFC 5034 with the PLAIN mechanism of RFC 4616): one base64 message
- * "authzid NUL authcid NUL password", with an empty authzid. It goes as an initial response when
+ * "authzid NUL authcid NUL password". The authzid is empty (act as yourself) unless the profile's
+ * account logs in on behalf of a mailbox (delegation saslAuthzid). It goes as an initial response when
  * the command line fits 255 octets (RFC 5034 §4, RFC 2449 §4); otherwise after the server's
  * empty "+ " challenge. The base64 blob holds the password: it never appears in `display`.
  */
@@ -11,8 +12,9 @@ import { checkArgument } from "./run.js";
 
 const DISPLAY = "AUTH PLAIN";
 
-export async function authPlain(conn: Pop3Connection, userName: string, password: string): Promise<void> {
-  const blob = Buffer.from(`\0${checkArgument(userName, "user name")}\0${checkArgument(password, "password")}`, "utf8").toString("base64");
+export async function authPlain(conn: Pop3Connection, userName: string, password: string, authorizationId = ""): Promise<void> {
+  const authzid = authorizationId === "" ? "" : checkArgument(authorizationId, "authorization identity");
+  const blob = Buffer.from(`${authzid}\0${checkArgument(userName, "user name")}\0${checkArgument(password, "password")}`, "utf8").toString("base64");
   const initial = `AUTH PLAIN ${blob}`;
   let result;
   if (initial.length + 2 <= MAX_COMMAND_LINE_BYTES) {

@@ -25,7 +25,7 @@ export function checkMsgNo(msgNo: number): number {
 }
 
 /** A CR or LF inside an argument would end the command early and inject another one. */
-export function checkArgument(value: string, what: "user name" | "password"): string {
+export function checkArgument(value: string, what: "user name" | "password" | "authorization identity"): string {
   if (/[\r\n\0]/.test(value)) {
     throw new AppError("AUTH_FAILED", `The POP3 ${what} contains a line break or NUL and cannot be sent.`);
   }
