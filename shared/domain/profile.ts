@@ -30,7 +30,7 @@ export const delegationMode = z.enum(["none", "saslAuthzid", "loginSeparator"]);
 export type DelegationMode = z.infer<typeof delegationMode>;
 export const DEFAULT_DELEGATION_SEPARATOR = "*";
 /** Printable ASCII without space: it goes inside a USER argument and a SASL identity. */
-const delegationSeparator = z.string().min(1).max(8).regex(/^[\x21-\x7e]+$/, "must be 1-8 printable characters without spaces");
+const delegationSeparator = z.string().regex(/^[\x21-\x7e]{1,8}$/, "must be 1-8 printable ASCII characters without spaces");
 
 const endpointFields = { port: port.optional(), useSsl: z.boolean().optional() };
 const incomingEndpoint = z.strictObject({

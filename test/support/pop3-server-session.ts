@@ -169,7 +169,7 @@ export class TestServerSession {
    */
   private userFor(authzid: string, authcid: string | undefined, passwd: string | undefined): string | undefined {
     const o = this.o;
-    if (authcid === o.userName && passwd === o.password) return authzid === "" || authzid === o.userName ? o.userName : undefined;
+    if (authcid === o.userName && passwd === o.password && (authzid === "" || authzid === o.userName)) return o.userName;
     const m = o.master;
     if (m === undefined || authcid === undefined || passwd !== m.password) return undefined;
     const suffix = `${m.separator}${m.userName}`;
