@@ -55,6 +55,22 @@ export const MAX_TRACKING_TOKEN_DIGITS = 30;
 /** A forward mailbox's message: recipients of the original checked for a matching mailbox. */
 export const MAX_FORWARD_RECIPIENTS_CHECKED = 20;
 /**
+ * Received header fields looked at, from the top, for the time the mail server received a message
+ * (the Process Email From cut-off, receivedTime.ts). The topmost is the receiving server's own; the
+ * deeper ones are more and more the sender's to write. Postfix refuses mail with 50 (hopcount_limit).
+ */
+export const MAX_RECEIVED_HEADERS_EXAMINED = 10;
+/** Characters after a Received field's last ";" read as its date (an RFC 5322 date-time is ~31, plus comments). */
+export const MAX_RECEIVED_DATE_CHARS = 200;
+/**
+ * A forwarded message whose recipients match no mailbox allowed to receive it is looked at again
+ * (fetched and matched anew) after 1 hour, then twice as long each time up to a day, at most this
+ * many times (about 10 days in all), so a mailbox created or approved later still gets it.
+ */
+export const MAX_FORWARD_RECONSIDERATIONS = 14;
+export const FORWARD_RECONSIDER_FIRST_MS = 60 * 60_000;
+export const FORWARD_RECONSIDER_MAX_MS = 24 * 60 * 60_000;
+/**
  * MIME parts in one message (the parser's maxChildNodes). A message with more is not parsed:
  * it is quarantined with MESSAGE_LIMIT_EXCEEDED. Postfix's mime_nesting_limit (100) bounds
  * depth only; counting parts bounds work too.

@@ -19,6 +19,7 @@ import { RestError, type TableClient, type TransactionAction } from "@azure/data
 import type { RawStore } from "../../storage/rawStore.js";
 import { boundedKey, storageError } from "../../storage/documentTable.js";
 import type { MailboxStats } from "../../domain/mailbox.js";
+import { isParked } from "./reconsider.js";
 
 export type MarkerOutcome = "received" | "duplicate" | "skipped" | "quarantined" | "noMatch";
 
@@ -27,6 +28,11 @@ export interface Marker {
   emailId: string | null;
   /** May be deleted from the server when the mailbox deletes after processing. */
   deletable: boolean;
+  /** Skipped before the cut-off: the effective cut-off (ISO) that skipped it (reconsider.ts). */
+  cutoff?: string;
+  /** A forwarded message filed nowhere yet: looked at this many times, again from `retryAt`. */
+  retryAt?: string;
+  attempts?: number;
 }
 
 export type IncomingCounts = Pick<MailboxStats, "received" | "skipped" | "quarantined">;
@@ -34,9 +40,19 @@ export type IncomingCounts = Pick<MailboxStats, "received" | "skipped" | "quaran
 interface MarkerEntity extends Marker {
   partitionKey: string;
   rowKey: string;
+  etag?: string;
+  [k: string]: unknown;
+}
+
+/** What the checkpoint blob remembers: settled UIDLs, and parked ones with their markers. */
+export interface SeenState {
+  seen: Set<string>;
+  parked: Map<string, Marker>;
 }
 
 type CountersEntity = IncomingCounts & { partitionKey: string; rowKey: string; [k: string]: unknown };
+
+const ZERO: IncomingCounts = { received: 0, skipped: 0, quarantined: 0 };
 
 /** What one marker adds to the counters. */
 export function countsOf(outcome: MarkerOutcome): IncomingCounts {
@@ -44,6 +60,35 @@ export function countsOf(outcome: MarkerOutcome): IncomingCounts {
     received: outcome === "received" ? 1 : 0,
     skipped: outcome === "skipped" || outcome === "noMatch" ? 1 : 0,
     quarantined: outcome === "quarantined" ? 1 : 0,
+  };
+}
+
+/** What replacing marker `before` by `after` changes in the counters (a message counts once, as what it is now). */
+export function countsMoved(before: MarkerOutcome, after: MarkerOutcome): IncomingCounts {
+  const b = countsOf(before);
+  const a = countsOf(after);
+  return { received: a.received - b.received, skipped: a.skipped - b.skipped, quarantined: a.quarantined - b.quarantined };
+}
+
+const plus = (x: IncomingCounts, y: IncomingCounts): IncomingCounts =>
+  ({ received: x.received + y.received, skipped: x.skipped + y.skipped, quarantined: x.quarantined + y.quarantined });
+
+/** The marker as a table entity: optional fields only when set (a table row has no "undefined"). */
+function entityOf(pk: string, rowKey: string, m: Marker): MarkerEntity {
+  return {
+    partitionKey: pk, rowKey, outcome: m.outcome, emailId: m.emailId ?? "", deletable: m.deletable,
+    ...(m.cutoff === undefined ? {} : { cutoff: m.cutoff }),
+    ...(m.retryAt === undefined ? {} : { retryAt: m.retryAt }),
+    ...(m.attempts === undefined ? {} : { attempts: m.attempts }),
+  };
+}
+
+function markerOf(e: MarkerEntity): Marker {
+  return {
+    outcome: e.outcome, emailId: e.emailId || null, deletable: e.deletable,
+    ...(typeof e.cutoff === "string" ? { cutoff: e.cutoff } : {}),
+    ...(typeof e.retryAt === "string" ? { retryAt: e.retryAt } : {}),
+    ...(typeof e.attempts === "number" ? { attempts: e.attempts } : {}),
   };
 }
 
@@ -71,22 +116,29 @@ export class IncomingCheckpoint {
     private readonly scope: string,
   ) {}
 
-  /** The UIDLs processed in this maildrop. A checkpoint of another maildrop counts for nothing. */
-  async loadSeen(): Promise<Set<string>> {
-    const doc = await this.raw.readJson<{ uids: string[]; scope?: string }>(checkpointBlob(this.mailboxId));
+  /**
+   * The UIDLs settled in this maildrop, and the parked ones (reconsider.ts) with their markers.
+   * A checkpoint of another maildrop counts for nothing.
+   */
+  async loadSeen(): Promise<SeenState> {
+    const doc = await this.raw.readJson<{ uids: string[]; scope?: string; parked?: Record<string, Marker> }>(checkpointBlob(this.mailboxId));
     // A checkpoint written before scopes existed is adopted by the maildrop polled now.
-    if (!doc || (doc.value.scope !== undefined && doc.value.scope !== this.scope)) return new Set();
-    return new Set(doc.value.uids);
+    if (!doc || (doc.value.scope !== undefined && doc.value.scope !== this.scope)) return { seen: new Set(), parked: new Map() };
+    return { seen: new Set(doc.value.uids), parked: new Map(Object.entries(doc.value.parked ?? {})) };
   }
 
-  async saveSeen(uids: Iterable<string>): Promise<void> {
-    await this.raw.writeJson(checkpointBlob(this.mailboxId), { scope: this.scope, uids: [...uids] });
+  async saveSeen(uids: Iterable<string>, parked: ReadonlyMap<string, Marker> = new Map()): Promise<void> {
+    await this.raw.writeJson(checkpointBlob(this.mailboxId), { scope: this.scope, uids: [...uids], parked: Object.fromEntries(parked) });
   }
 
   async marker(uid: string): Promise<Marker | undefined> {
+    return (await this.read(uid))?.marker;
+  }
+
+  private async read(uid: string): Promise<{ marker: Marker; etag: string | undefined } | undefined> {
     try {
       const e = await this.table.getEntity<MarkerEntity>(partition(this.mailboxId), markerKey(this.scope, uid));
-      return { outcome: e.outcome, emailId: e.emailId || null, deletable: e.deletable };
+      return { marker: markerOf(e), etag: e.etag };
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
       throw storageError(err);
@@ -125,21 +177,9 @@ export class IncomingCheckpoint {
    */
   async mark(uid: string, marker: Marker, initial: IncomingCounts): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const before = await this.counters(initial);
-      const add = countsOf(marker.outcome);
-      const after: IncomingCounts = {
-        received: before.received + add.received, skipped: before.skipped + add.skipped, quarantined: before.quarantined + add.quarantined,
-      };
       const pk = partition(this.mailboxId);
-      const counters: CountersEntity = { partitionKey: pk, rowKey: COUNTERS_KEY, ...after };
-      const actions: TransactionAction[] = [
-        ["create", { partitionKey: pk, rowKey: markerKey(this.scope, uid), ...marker, emailId: marker.emailId ?? "" } satisfies MarkerEntity],
-        this.countersEtag === undefined ? ["create", counters] : ["update", counters, "Replace", { etag: this.countersEtag }],
-      ];
       try {
-        const result = await this.table.submitTransaction(actions);
-        this.counts = after;
-        this.countersEtag = result.getResponseForEntity(COUNTERS_KEY)?.etag ?? (await this.reloadEtag());
+        await this.commit(["create", entityOf(pk, markerKey(this.scope, uid), marker)], countsOf(marker.outcome), initial);
         return;
       } catch (err) {
         const status = err instanceof RestError ? err.statusCode : undefined;
@@ -155,9 +195,53 @@ export class IncomingCheckpoint {
     }
   }
 
+  /**
+   * Settles a parked marker (reconsider.ts) as `marker`, moving its count in the same transaction:
+   * a skipped message filed later counts as received and no longer as skipped. Returns the marker
+   * as it now stands and what the counters moved by. A marker that is no longer parked was settled
+   * by an earlier attempt (it died before its checkpoint): it stays as it is, whatever this attempt
+   * found, and nothing is counted twice.
+   */
+  async settle(uid: string, marker: Marker, initial: IncomingCounts): Promise<{ marker: Marker; moved: IncomingCounts }> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.read(uid);
+      if (!current) {
+        await this.mark(uid, marker, initial);
+        return { marker, moved: countsOf(marker.outcome) };
+      }
+      if (!isParked(current.marker)) return { marker: current.marker, moved: ZERO };
+      const moved = countsMoved(current.marker.outcome, marker.outcome);
+      const pk = partition(this.mailboxId);
+      try {
+        await this.commit(["update", entityOf(pk, markerKey(this.scope, uid), marker), "Replace", { etag: current.etag ?? "*" }], moved, initial);
+        return { marker, moved };
+      } catch (err) {
+        const status = err instanceof RestError ? err.statusCode : undefined;
+        // 412: the marker or the counters changed meanwhile (409: the counters row was created). Decide again.
+        if ((status === 409 || status === 412) && attempt < 5) {
+          this.counts = undefined;
+          continue;
+        }
+        throw storageError(err);
+      }
+    }
+  }
+
+  /** One entity-group transaction: the marker action and the counters moved by `add`. */
+  private async commit(markerAction: TransactionAction, add: IncomingCounts, initial: IncomingCounts): Promise<void> {
+    const after = plus(await this.counters(initial), add);
+    const counters: CountersEntity = { partitionKey: partition(this.mailboxId), rowKey: COUNTERS_KEY, ...after };
+    const result = await this.table.submitTransaction([
+      markerAction,
+      this.countersEtag === undefined ? ["create", counters] : ["update", counters, "Replace", { etag: this.countersEtag }],
+    ]);
+    this.counts = after;
+    this.countersEtag = result.getResponseForEntity(COUNTERS_KEY)?.etag ?? (await this.reloadEtag());
+  }
+
   private async reloadEtag(): Promise<string | undefined> {
     this.counts = undefined;
-    const counts = await this.counters({ received: 0, skipped: 0, quarantined: 0 });
+    const counts = await this.counters(ZERO);
     this.counts = counts;
     return this.countersEtag;
   }

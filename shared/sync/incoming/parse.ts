@@ -11,6 +11,7 @@ import {
   MAX_MIME_PARTS, MAX_PART_HEADER_BYTES, MAX_RECIPIENTS_PER_FIELD, MAX_REFERENCES, MAX_SUBJECT_CHARS,
 } from "../../limits.js";
 import { boundedMessageId, cleanBody, cleanLine, Cuts } from "./bounded.js";
+import { receivedHeaderDate } from "./receivedTime.js";
 
 export interface ParsedAttachment {
   filename: string;
@@ -25,6 +26,8 @@ export interface ParsedMessage {
   /** The newest MAX_REFERENCES, oldest first. */
   references: string[];
   date: Date | null;
+  /** The date of the topmost readable Received field (receivedTime.ts), when there is one. */
+  receivedAt: Date | null;
   from: Address | null;
   to: Address[];
   cc: Address[];
@@ -89,6 +92,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     inReplyTo: ids(mail.inReplyTo)[0] ?? null,
     references: cut.items("references", ids(mail.references), MAX_REFERENCES, "last"),
     date,
+    receivedAt: receivedHeaderDate(mail.headerLines),
     from: addresses(mail.from)[0] ?? null,
     to: cut.items("to", addresses(mail.to), MAX_RECIPIENTS_PER_FIELD),
     cc: cut.items("cc", addresses(mail.cc), MAX_RECIPIENTS_PER_FIELD),

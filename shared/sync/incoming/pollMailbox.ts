@@ -1,8 +1,8 @@
 /**
  * @module One poll of one mailbox (the body of `mailboxIncoming`):
- *   lease on the mailbox → a connection slot of the profile → log in → UIDL → fetch only unseen
- *   messages → for each: raw to a blob, activity, marker → DELE what may be deleted → QUIT →
- *   checkpoint → status through the error policy.
+ *   lease on the mailbox → a connection slot of the profile → log in → UIDL → fetch unseen
+ *   messages, then parked ones that are due again (reconsider.ts) → for each: raw to a blob,
+ *   activity, marker → DELE what may be deleted → QUIT → checkpoint → status through the error policy.
  * Nothing is deleted from the server before its marker is durable, and every step is idempotent
  * on (mailbox, UIDL) and Message-ID, so a crash or a redelivered queue message loses nothing and
  * duplicates nothing. A run stops after a bounded amount of work and queues its own continuation,
@@ -20,6 +20,8 @@ import { logIn, pop3OptionsOf, scrubSecrets, type LoginCredentials } from "../co
 import { recordFailure, recordSuccess, type StatsChange } from "../mailboxOutcome.js";
 import { countsOf, IncomingCheckpoint, maildropScope, type IncomingCounts, type Marker } from "./checkpoint.js";
 import { processMessage, recordUndownloadable, type MessageContext } from "./processMessage.js";
+import { effectiveCutoff } from "./cutoff.js";
+import { isDue, isParked } from "./reconsider.js";
 
 export const LEASE_MS = 5 * 60_000;
 /** The lease is renewed this often while a poll runs (by time, not per message). */
@@ -93,26 +95,40 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     checkpoint = cp;
     const [listing, sizes] = await Promise.all([session.uidl(), session.list()]);
     const sizeOf = new Map(sizes.map((l) => [l.msgNo, l.size]));
-    const seen = await cp.loadSeen();
-    const unseen = listing.filter((item) => !seen.has(item.uid));
+    const { seen, parked } = await cp.loadSeen();
+    const unseen = listing.filter((item) => !seen.has(item.uid) && !parked.has(item.uid));
     // Processed by an earlier run that did not get to its checkpoint: no second fetch.
     const markers = await cp.markers(unseen.map((item) => item.uid));
-    const done = new Map<number, Marker>(); // msgNo → marker, for DELE
+    const done = new Map<number, Marker>(); // msgNo → marker, for DELE and the checkpoint
     const toFetch: { msgNo: number; uid: string }[] = [];
-    for (const item of unseen) {
-      const marker = markers.get(item.uid);
-      if (marker) done.set(item.msgNo, marker);
-      else toFetch.push(item);
+    const again: typeof toFetch = [];
+    const previous = new Map<string, Marker>(); // uid → parked marker, for the ones fetched again
+    const cutoff = effectiveCutoff(mailbox, profile);
+    const now = services.clock.now();
+    for (const item of listing) {
+      if (seen.has(item.uid)) continue;
+      const marker = parked.get(item.uid) ?? markers.get(item.uid);
+      if (!marker) toFetch.push(item);
+      else if (isParked(marker) && isDue(marker, cutoff, now)) {
+        again.push(item);
+        previous.set(item.uid, marker);
+      } else done.set(item.msgNo, marker);
     }
+    // New mail first; parked mail that is due shares what is left of the run's budget.
     const limit = options.maxMessages ?? MAX_MESSAGES_PER_RUN;
-    const batch = toFetch.slice(0, limit);
-    let more = toFetch.length > batch.length;
-    const ctxOf = (uid: string): MessageContext => ({ services, mailbox, profile, settings, uid, scope });
-    const record = async (msgNo: number, uid: string, marker: Marker): Promise<void> => {
-      await cp.mark(uid, marker, initial);
+    const batch = [...toFetch, ...again].slice(0, limit);
+    let more = toFetch.length + again.length > batch.length;
+    const ctxOf = (uid: string): MessageContext => {
+      const before = previous.get(uid);
+      return { services, mailbox, profile, settings, uid, scope, ...(before ? { previous: before } : {}) };
+    };
+    const record = async (msgNo: number, uid: string, found: Marker): Promise<void> => {
+      let marker = found;
+      let add = countsOf(found.outcome);
+      if (previous.has(uid)) ({ marker, moved: add } = await cp.settle(uid, found, initial));
+      else await cp.mark(uid, found, initial);
       done.set(msgNo, marker);
       fetched++;
-      const add = countsOf(marker.outcome);
       stats.received += add.received;
       stats.skipped += add.skipped;
       stats.quarantined += add.quarantined;
@@ -146,14 +162,16 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     }
     await session.quit(); // commits the deletions (RFC 1939 §6)
     session = undefined;
-    const processedUids = new Set(seen);
-    for (const item of listing) {
-      if (deleted.has(item.msgNo)) processedUids.delete(item.uid);
-      else if (done.has(item.msgNo)) processedUids.add(item.uid);
-    }
     // Forget UIDLs the server no longer has, so the checkpoint does not grow forever.
-    const onServer = new Set(listing.map((l) => l.uid));
-    await cp.saveSeen([...processedUids].filter((u) => onServer.has(u)));
+    const processedUids = new Set<string>();
+    const stillParked = new Map<string, Marker>();
+    for (const item of listing) {
+      const marker = done.get(item.msgNo) ?? parked.get(item.uid);
+      if (deleted.has(item.msgNo)) continue;
+      if (marker && isParked(marker)) stillParked.set(item.uid, marker);
+      else if (marker || seen.has(item.uid)) processedUids.add(item.uid);
+    }
+    await cp.saveSeen(processedUids, stillParked);
     await recordSuccess(services, mailboxId, "incoming", await exact());
     if (more) await services.queue.send(QUEUES.incoming, { mailboxId });
     return { status: "done", fetched, stats, more };

@@ -28,6 +28,8 @@ import { saveOrJoin } from "./activity.js";
 import { forwardTarget } from "./forward.js";
 import { isMailboxLevel, messageError } from "./messageFailure.js";
 import { fitBodies } from "../outgoing/fitActivity.js";
+import { effectiveCutoff, isBeforeCutoff } from "./cutoff.js";
+import { receivedTime } from "./receivedTime.js";
 
 export interface MessageContext {
   services: Services;
@@ -37,6 +39,8 @@ export interface MessageContext {
   uid: string;
   /** The maildrop the UIDL belongs to (checkpoint.ts maildropScope). */
   scope: string;
+  /** When the message is parked and looked at again (reconsider.ts): its marker so far. */
+  previous?: Marker;
 }
 
 /** The raw bytes as stored, with the digest that tells copies of one message apart from others. */
@@ -96,12 +100,6 @@ async function quarantineSafely(ctx: MessageContext, stored: StoredMessage, err:
   }
 }
 
-/** Mail dated before the cut-off (mailbox override, else profile) is not processed. */
-function beforeCutoff(ctx: MessageContext, date: Date | null, fetchedAt: Date): boolean {
-  const cutoff = ctx.mailbox.processEmailReceivedAfter ?? ctx.profile.processEmailFrom;
-  return cutoff !== null && (date ?? fetchedAt).getTime() < Date.parse(cutoff);
-}
-
 /** Stores `stream` (a RETR body) and turns it into an activity, a skip or a quarantine. */
 export async function processMessage(ctx: MessageContext, stream: Readable): Promise<Marker> {
   const digest = new ContentDigest();
@@ -125,7 +123,9 @@ async function processStored(ctx: MessageContext, stored: StoredMessage): Promis
   }
   const raw = stored.bytes ?? await services.raw.downloadBuffer(stored.blobName);
   const parsed = await parseMessage(raw);
-  if (beforeCutoff(ctx, parsed.date, services.clock.now())) return skip(ctx, stored);
+  // Mail the server received before the cut-off is not processed; it is parked with that cut-off.
+  const cutoff = effectiveCutoff(ctx.mailbox, ctx.profile);
+  if (cutoff !== null && isBeforeCutoff(receivedTime(parsed, services.clock.now()).at, cutoff)) return skip(ctx, stored, { cutoff });
   if (ctx.mailbox.isForwardMailbox) return forwardTarget(ctx, parsed, stored);
   return fileMessage(ctx, ctx.mailbox, parsed, stored);
 }
@@ -143,10 +143,13 @@ export async function recordUndownloadable(ctx: MessageContext, announcedBytes: 
   return { ...marker, deletable: false };
 }
 
-async function skip(ctx: MessageContext, stored: RawUpload): Promise<Marker> {
-  // Skipped mail is not kept: only activities own raw bytes.
+/**
+ * Skipped mail is not kept (only activities own raw bytes) and never deleted from the server: it
+ * was not processed, and one skipped by the cut-off may be filed later (reconsider.ts).
+ */
+async function skip(ctx: MessageContext, stored: RawUpload, parked: Pick<Marker, "cutoff"> = {}): Promise<Marker> {
   await ctx.services.raw.delete(stored.blobName);
-  return { outcome: "skipped", emailId: null, deletable: false };
+  return { outcome: "skipped", emailId: null, deletable: false, ...parked };
 }
 
 /** Turns a parsed message into an activity of `owner` (the mailbox itself, or a forward's target). */
