@@ -117,7 +117,7 @@ async function measure(services: Services, corpus: Corpus): Promise<Sample> {
       owner: { type: "queue", id: `q-hostile-${n}` }, emailAddress: `support${n}@contoso.test`, profileId: profile.doc.id,
       credentials: { userName: "alice", password: "s3cret-Pa55" }, incomingFilter: "all",
     });
-    const id = (await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", enabledForIncoming: true, incomingStatus: "success" }))).doc.id;
+    const id = (await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", incoming: { ...m.incoming, enabled: true, status: "success" } }))).doc.id;
     const before = { ...counts, all: total() };
     const t0 = performance.now();
     const result = await pollMailbox(services, id, { maxMessages: 100_000 });

@@ -161,7 +161,7 @@ async function measure(job: Job): Promise<Measurement> {
         owner: { type: "queue", id: `q-rss-${tag}` }, emailAddress: `rss-${tag}@contoso.test`, profileId: profile.doc.id,
         credentials: { userName: USER, password: PASSWORD }, incomingFilter: "all",
       });
-      const id = (await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", enabledForIncoming: true, incomingStatus: "success" }))).doc.id;
+      const id = (await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", incoming: { ...m.incoming, enabled: true, status: "success" } }))).doc.id;
       run = async () => {
         const r = await pollMailbox(services, id, {});
         const [emailId] = (await services.emails.lookupPage(emailLookup.mailbox(id), 10, undefined)).ids;

@@ -50,7 +50,7 @@ try {
     owner: { type: "queue", id: "q-cost" }, emailAddress: "support@contoso.test", profileId: profile.doc.id,
     credentials: { userName: "alice", password: "s3cret-Pa55" }, incomingFilter: "all",
   });
-  const mailbox = await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", enabledForIncoming: true, incomingStatus: "success" }));
+  const mailbox = await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", incoming: { ...m.incoming, enabled: true, status: "success" } }));
   const id = mailbox.doc.id;
   const poll = (): Promise<unknown> => pollMailbox(services, id, { maxMessages: 100_000 }).then((r) => r.status);
 

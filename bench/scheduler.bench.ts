@@ -10,7 +10,7 @@ import { startAzurite } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
-import { EMPTY_STATS, type Mailbox } from "../shared/domain/mailbox.js";
+import { EMPTY_STATS, NEW_DIRECTION, type Mailbox } from "../shared/domain/mailbox.js";
 
 const N = Number(process.argv[2] ?? 3000);
 const INTERVAL_MS = 5 * 60_000;
@@ -30,14 +30,14 @@ try {
     id: randomUUID(), createdAt: "", updatedAt: "", owner: { type: "queue", id: `q${i}` }, emailAddress: `m${i}@bench.test`,
     profileId: "p", incomingMethod: "serverSideSync", outgoingMethod: "none", credentials: null, active: true, isForwardMailbox: false,
     deleteEmailsAfterProcessing: false, processEmailReceivedAfter: null, incomingFilter: "all", approval: "approved",
-    incomingStatus: "success", outgoingStatus: "notRun", enabledForIncoming: true, enabledForOutgoing: false,
     // Polled at spread-out times over the last interval: about 1 in 5 is due one minute from now.
-    lastSyncAt: new Date(now.getTime() - Math.floor((i / N) * INTERVAL_MS)).toISOString(),
-    lastSuccessfulSyncAt: null, lastError: null, transientFailureCount: 0, postponedUntil: null, stats: { ...EMPTY_STATS },
+    incoming: { ...NEW_DIRECTION, status: "success", enabled: true, lastSyncAt: new Date(now.getTime() - Math.floor((i / N) * INTERVAL_MS)).toISOString() },
+    outgoing: { ...NEW_DIRECTION },
+    stats: { ...EMPTY_STATS },
   }));
   let t = performance.now();
   await inBatches(mailboxes, 32, (m) => services.repos.mailboxes.create(m));
-  await inBatches(mailboxes, 32, (m) => services.due.schedule("incoming", m.id, new Date(Date.parse(m.lastSyncAt!) + INTERVAL_MS)));
+  await inBatches(mailboxes, 32, (m) => services.due.schedule("incoming", m.id, new Date(Date.parse(m.incoming.lastSyncAt!) + INTERVAL_MS)));
   console.error(`setup: ${N} mailboxes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const at = new Date(now.getTime() + 60_000);
@@ -55,7 +55,7 @@ try {
     do {
       const page = await services.repos.mailboxes.list({ top: 1000, continuationToken: token });
       rows += page.items.length;
-      found += page.items.filter(({ doc }) => Date.parse(doc.lastSyncAt ?? "") + INTERVAL_MS <= at.getTime()).length;
+      found += page.items.filter(({ doc }) => Date.parse(doc.incoming.lastSyncAt ?? "") + INTERVAL_MS <= at.getTime()).length;
       token = page.continuationToken ?? undefined;
     } while (token);
     scanMs += performance.now() - t;

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { defineRoute } from "../shared/http/route.js";
 import { entity, json, noContent } from "../shared/http/responses.js";
-import { mailboxCreate, mailboxListQuery, mailboxPatch, mailboxView, toMailboxView } from "../shared/domain/mailbox.js";
+import { MAILBOX_STATE_FIELDS, mailboxCreate, mailboxListQuery, mailboxPatch, mailboxView, toMailboxView } from "../shared/domain/mailbox.js";
 import { listOf, listQuery } from "../shared/domain/common.js";
 import { equalsFilter } from "../shared/storage/documentTable.js";
 import { createMailbox, deleteMailbox, setApproval, updateMailbox } from "../shared/admin/mailboxes.js";
@@ -15,7 +15,7 @@ const listQuerySchema = listQuery.extend(mailboxListQuery.shape).strict();
 export const mailboxRoutes = [
   defineRoute({
     name: "mailboxesCreate", method: "POST", route: "mailboxes", role: "admin",
-    summary: "Create a mailbox for a user or queue", body: mailboxCreate,
+    summary: "Create a mailbox for a user or queue", body: mailboxCreate, readOnly: MAILBOX_STATE_FIELDS,
     success: { status: 201, schema: mailboxView },
     handle: async ({ services, body }) => {
       const saved = await createMailbox(services, body);
@@ -44,7 +44,7 @@ export const mailboxRoutes = [
   }),
   defineRoute({
     name: "mailboxesPatch", method: "PATCH", route: byId, role: "admin",
-    summary: "Change a mailbox; a new address, profile or credentials need Test & Enable again; moving its stored password to another target needs it re-entered or the approver role", body: mailboxPatch,
+    summary: "Change a mailbox; a new address, profile or credentials need Test & Enable again; moving its stored password to another target needs it re-entered or the approver role", body: mailboxPatch, readOnly: MAILBOX_STATE_FIELDS,
     success: { status: 200, schema: mailboxView },
     handle: async ({ services, params, body, ifMatch, caller }) => {
       // An approver may move stored secrets to a new target without re-entry (a server migration).

@@ -41,7 +41,7 @@ async function sender(user: string, login: string, outgoing: Record<string, unkn
   });
   assert.equal(mailbox.status, 201, mailbox.text);
   assert.equal((await app.call("POST", `/api/mailboxes/${mailbox.body.id}/approve`, { key: MASTER_KEY })).status, 200);
-  await app.services.repos.mailboxes.update(mailbox.body.id, (m) => ({ ...m, enabledForOutgoing: true }));
+  await app.services.repos.mailboxes.update(mailbox.body.id, (m) => ({ ...m, outgoing: { ...m.outgoing, enabled: true } }));
   return mailbox.body.id;
 }
 
@@ -102,7 +102,7 @@ describe("outgoing through Postfix", () => {
     assert.match(rejected.error?.message ?? "", /553 5\.7\.1/);
     assert.ok((await alerts(mallory)).some((a) => a.level === "error" && a.emailId === spoof.id));
     const m = (await app.services.repos.mailboxes.require(mallory)).doc;
-    assert.deepEqual([m.enabledForOutgoing, m.outgoingStatus], [true, "success"], "an email's refusal is not the mailbox's");
+    assert.deepEqual([m.outgoing.enabled, m.outgoing.status], [true, "success"], "an email's refusal is not the mailbox's");
   });
 
   test("a wrong password is the mailbox's failure: AUTH_FAILED disables it, the email waits", async () => {
@@ -110,7 +110,7 @@ describe("outgoing through Postfix", () => {
     const e = await post({ mailboxId: erin, to: [`bob@${servers.domain}`] });
     assert.equal(await send(erin), "connectionFailed");
     const m = (await app.services.repos.mailboxes.require(erin)).doc;
-    assert.deepEqual([m.lastError?.code, m.enabledForOutgoing, m.outgoingStatus], ["AUTH_FAILED", false, "failure"]);
+    assert.deepEqual([m.outgoing.lastError?.code, m.outgoing.enabled, m.outgoing.status], ["AUTH_FAILED", false, "failure"]);
     assert.deepEqual([(await email(e.id)).status, (await email(e.id)).attempts], ["pendingSend", 0]);
   });
 });

@@ -34,7 +34,7 @@ test("POST /api/emails reaches dave's Maildir through the queue trigger", { skip
   });
   assert.equal(mailbox.status, 201, mailbox.text);
   assert.equal((await app.call("POST", `/api/mailboxes/${mailbox.body.id}/approve`, { key: MASTER_KEY })).status, 200);
-  await app.services.repos.mailboxes.update(mailbox.body.id, (m) => ({ ...m, enabledForOutgoing: true }));
+  await app.services.repos.mailboxes.update(mailbox.body.id, (m) => ({ ...m, outgoing: { ...m.outgoing, enabled: true } }));
   const created = await app.call("POST", "/api/emails", { body: { mailboxId: mailbox.body.id, to: [`dave@${servers.domain}`], subject: "Via the queue", text: "hi" } });
   assert.equal(created.status, 201, created.text);
   const delivered = await waitForDelivery(servers, "dave", created.body.messageId);

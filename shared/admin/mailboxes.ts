@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { conflict, preconditionFailed, validationFailed, type ErrorDetail } from "../errors.js";
-import { EMPTY_STATS, resetConnectionStatus, type Mailbox, type MailboxCreate, type MailboxPatch } from "../domain/mailbox.js";
+import { EMPTY_STATS, NEW_DIRECTION, resetConnectionStatus, type Mailbox, type MailboxCreate, type MailboxPatch } from "../domain/mailbox.js";
 import type { Profile, StoredCredentials } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
 import type { Stored } from "../storage/documentTable.js";
@@ -77,15 +77,8 @@ export async function createMailbox(services: Services, input: MailboxCreate): P
     processEmailReceivedAfter: input.processEmailReceivedAfter ?? null,
     incomingFilter: input.incomingFilter ?? (input.owner.type === "user" ? "responsesToTracked" : "all"),
     approval: "pendingApproval",
-    incomingStatus: "notRun",
-    outgoingStatus: "notRun",
-    enabledForIncoming: false,
-    enabledForOutgoing: false,
-    lastSyncAt: null,
-    lastSuccessfulSyncAt: null,
-    lastError: null,
-    transientFailureCount: 0,
-    postponedUntil: null,
+    incoming: { ...NEW_DIRECTION },
+    outgoing: { ...NEW_DIRECTION },
     stats: { ...EMPTY_STATS },
   };
   await checkRules(services, mailbox);

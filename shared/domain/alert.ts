@@ -14,7 +14,10 @@ export interface Alert {
   mailboxId: string | null;
   profileId: string | null;
   emailId: string | null;
-  /** The mailbox's owner, when settings.alerts.notifyMailboxOwner was on: the alert is on their wall too. */
+  /**
+   * Whose wall the alert is on: the profile's owner for a profile's alert; the mailbox's owner for
+   * its first successful Test & Enable, and for its other alerts while notifyMailboxOwner is on.
+   */
   owner: AlertOwner | null;
   at: string;
   count: number;
@@ -37,8 +40,9 @@ export const alertView = z.object({
 export const alertListQuery = z.strictObject({
   mailboxId: z.string().min(1).optional(),
   profileId: z.string().min(1).optional(),
-  level: alertLevel.optional(),
-  /** An owner's alerts wall: alerts about their mailbox raised while notifyMailboxOwner was on. */
+  /** A floor: `warning` lists warnings and errors. */
+  level: alertLevel.optional().describe("the lowest level listed: information (all), warning (warnings and errors) or error"),
+  /** An owner's alerts wall (see `owner`). */
   ownerType: ownerType.optional(),
   ownerId: z.string().min(1).optional(),
 });

@@ -55,6 +55,27 @@ export interface MailboxStats {
   quarantined: number;
 }
 
+/**
+ * One direction's sync state. Incoming and outgoing each have their own, so a POP3 outage never
+ * postpones sends and a send never resets the incoming failure count (issue 11, as Dynamics'
+ * Incoming and Outgoing Email Status).
+ */
+export interface DirectionState {
+  status: z.infer<typeof syncStatus>;
+  /** Test & Enable passed for this direction (and nothing disabled it since). */
+  enabled: boolean;
+  lastError: (ErrorSummary & { at: string }) | null;
+  transientFailureCount: number;
+  postponedUntil: string | null;
+  /** Every completed run, failed or empty too. */
+  lastSyncAt: string | null;
+  lastSuccessfulSyncAt: string | null;
+}
+
+export const NEW_DIRECTION: DirectionState = Object.freeze({
+  status: "notRun", enabled: false, lastError: null, transientFailureCount: 0, postponedUntil: null, lastSyncAt: null, lastSuccessfulSyncAt: null,
+}) as DirectionState;
+
 export interface Mailbox {
   id: string;
   createdAt: string;
@@ -71,17 +92,22 @@ export interface Mailbox {
   processEmailReceivedAfter: string | null;
   incomingFilter: z.infer<typeof incomingFilter>;
   approval: z.infer<typeof approvalStatus>;
-  incomingStatus: z.infer<typeof syncStatus>;
-  outgoingStatus: z.infer<typeof syncStatus>;
-  enabledForIncoming: boolean;
-  enabledForOutgoing: boolean;
-  lastSyncAt: string | null;
-  lastSuccessfulSyncAt: string | null;
-  lastError: (ErrorSummary & { at: string }) | null;
-  transientFailureCount: number;
-  postponedUntil: string | null;
+  incoming: DirectionState;
+  outgoing: DirectionState;
   stats: MailboxStats;
 }
+
+const errorWithTime = errorSummary.extend({ at: z.string() });
+
+export const directionStateView = z.object({
+  status: syncStatus,
+  enabled: z.boolean(),
+  lastError: errorWithTime.nullable(),
+  transientFailureCount: z.number(),
+  postponedUntil: z.string().nullable(),
+  lastSyncAt: z.string().nullable(),
+  lastSuccessfulSyncAt: z.string().nullable(),
+});
 
 export const mailboxView = z.object({
   ...entityMeta,
@@ -101,32 +127,45 @@ export const mailboxView = z.object({
   outgoingStatus: syncStatus,
   enabledForIncoming: z.boolean(),
   enabledForOutgoing: z.boolean(),
+  /** The incoming direction's, kept at the top level for compatibility (API.md). */
   lastSyncAt: z.string().nullable(),
   lastSuccessfulSyncAt: z.string().nullable(),
-  lastError: errorSummary.extend({ at: z.string() }).nullable(),
+  lastError: errorWithTime.nullable(),
   transientFailureCount: z.number(),
   postponedUntil: z.string().nullable(),
   stats: z.object({ received: z.number(), sent: z.number(), failed: z.number(), skipped: z.number(), quarantined: z.number() }),
+  incoming: directionStateView,
+  outgoing: directionStateView,
 });
 export type MailboxView = z.infer<typeof mailboxView>;
 
 export function toMailboxView(m: Mailbox, etag: string): MailboxView {
-  return { ...m, etag, credentials: viewCredentials(m.credentials) };
+  const { incoming, outgoing } = m;
+  return {
+    ...m,
+    etag,
+    credentials: viewCredentials(m.credentials),
+    incomingStatus: incoming.status,
+    outgoingStatus: outgoing.status,
+    enabledForIncoming: incoming.enabled,
+    enabledForOutgoing: outgoing.enabled,
+    lastSyncAt: incoming.lastSyncAt,
+    lastSuccessfulSyncAt: incoming.lastSuccessfulSyncAt,
+    lastError: incoming.lastError,
+    transientFailureCount: incoming.transientFailureCount,
+    postponedUntil: incoming.postponedUntil,
+  };
 }
+
+/** The per-direction state objects: server-kept, ignored when a client sends a mailbox back. */
+export const MAILBOX_STATE_FIELDS = ["incoming", "outgoing"] as const;
 
 export const EMPTY_STATS: MailboxStats = { received: 0, sent: 0, failed: 0, skipped: 0, quarantined: 0 };
 
 /** Back to "needs Test & Enable": after a change of where or how the mailbox connects. */
 export function resetConnectionStatus(m: Mailbox): Mailbox {
-  return {
-    ...m,
-    incomingStatus: "notRun",
-    outgoingStatus: "notRun",
-    enabledForIncoming: false,
-    enabledForOutgoing: false,
-    transientFailureCount: 0,
-    postponedUntil: null,
-  };
+  const reset = (d: DirectionState): DirectionState => ({ ...d, status: "notRun", enabled: false, transientFailureCount: 0, postponedUntil: null });
+  return { ...m, incoming: reset(m.incoming), outgoing: reset(m.outgoing) };
 }
 
 export function isApprovedEnough(m: Mailbox, settings: OrgSettings): boolean {
@@ -142,8 +181,14 @@ export function ineligibility(m: Mailbox, direction: Direction, settings: OrgSet
   if (!m.profileId) return "noProfile";
   if ((direction === "incoming" ? m.incomingMethod : m.outgoingMethod) === "none") return "methodNone";
   if (direction === "outgoing" && m.isForwardMailbox) return "forwardMailboxSendsNothing";
-  if (!(direction === "incoming" ? m.enabledForIncoming : m.enabledForOutgoing)) return "notEnabled";
-  if (m.postponedUntil && Date.parse(m.postponedUntil) > now.getTime()) return "postponed";
+  const state = m[direction];
+  if (!state.enabled) return "notEnabled";
+  if (state.postponedUntil && Date.parse(state.postponedUntil) > now.getTime()) return "postponed";
   if (!isApprovedEnough(m, settings)) return "notApproved";
   return null;
+}
+
+/** Either direction failed (disabled) or is postponed now: the "With errors" view. */
+export function hasErrors(m: Mailbox, now: Date): boolean {
+  return [m.incoming, m.outgoing].some((d) => d.status === "failure" || (d.postponedUntil !== null && Date.parse(d.postponedUntil) > now.getTime()));
 }

@@ -41,6 +41,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   role: Role | "public";
   summary: string;
   body?: B;
+  /** Top-level body fields that are read-only for this route only, ignored like READ_ONLY_FIELDS. */
+  readOnly?: readonly string[];
   query?: Q;
   /** Request headers the route reads, validated like the body (a bad one is a 400 naming it) and documented. */
   headers?: HeaderSpec[];
@@ -93,7 +95,7 @@ export function defineRoute<B extends z.ZodType | undefined = undefined, Q exten
       services = await getServices();
       const caller = spec.role === "public" ? null : authenticate(request, services.appSettings);
       if (caller && spec.role !== "public") requireRole(caller, spec.role);
-      const json = spec.body ? stripReadOnly(parseJson(await readBodyText(request)) ?? {}) : undefined;
+      const json = spec.body ? stripReadOnly(parseJson(await readBodyText(request)) ?? {}, spec.readOnly) : undefined;
       // Body, query and headers are checked together, so one 400 names every bad part.
       const problems: ErrorDetail[] = [];
       const body = spec.body ? collect(problems, () => validate(spec.body as z.ZodType, json)) : undefined;

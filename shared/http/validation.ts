@@ -26,11 +26,11 @@ export function parseJson(text: string): unknown {
 }
 
 /** Drops read-only fields at the top level and `hasPassword` inside credential objects. */
-export function stripReadOnly(body: unknown): unknown {
+export function stripReadOnly(body: unknown, extra: readonly string[] = []): unknown {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return body;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
-    if (READ_ONLY_FIELDS.has(k)) continue;
+    if (READ_ONLY_FIELDS.has(k) || extra.includes(k)) continue;
     if ((k === "credentials" || k === "outgoingCredentials") && v && typeof v === "object" && !Array.isArray(v)) {
       out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([ck]) => ck !== "hasPassword"));
     } else out[k] = v;

@@ -30,6 +30,8 @@ export interface DocumentTableOptions<T> {
   indexFields?: (doc: T) => Record<string, IndexValue>;
   uniqueKeys?: (doc: T) => UniqueKey[];
   lookupKeys?: (doc: T) => string[];
+  /** Brings a document stored in an older shape to the current one as it is read (migration on read). */
+  upgrade?: (stored: unknown) => T;
 }
 
 export interface Stored<T> {
@@ -100,6 +102,11 @@ export class DocumentTable<T extends { id: string }> {
     private readonly options: DocumentTableOptions<T>,
   ) {}
 
+  private parse(e: DocEntity): T {
+    const stored: unknown = JSON.parse(joinDoc(e));
+    return this.options.upgrade ? this.options.upgrade(stored) : (stored as T);
+  }
+
   private entity(doc: T): DocEntity {
     const fields = this.options.indexFields?.(doc) ?? {};
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
@@ -123,7 +130,7 @@ export class DocumentTable<T extends { id: string }> {
   async get(id: string): Promise<Stored<T> | undefined> {
     try {
       const e = await this.client.getEntity<DocEntity>(this.options.partition, DOC_PREFIX + id);
-      return { doc: JSON.parse(joinDoc(e)) as T, etag: e.etag };
+      return { doc: this.parse(e), etag: e.etag };
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
       throw storageError(err);
@@ -210,7 +217,7 @@ export class DocumentTable<T extends { id: string }> {
     const range = this.prefixFilter(DOC_PREFIX);
     const filter = opts.filter ? `${range} and (${opts.filter})` : range;
     const page = await onePage(this.client.listEntities<DocEntity>({ queryOptions: { filter } }), opts.top, opts.continuationToken);
-    return { items: page.rows.map((e) => ({ doc: JSON.parse(joinDoc(e)) as T, etag: e.etag })), continuationToken: page.continuationToken };
+    return { items: page.rows.map((e) => ({ doc: this.parse(e), etag: e.etag })), continuationToken: page.continuationToken };
   }
 
   /** Every document id filed under a lookup key (non-unique index). */

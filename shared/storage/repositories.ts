@@ -6,6 +6,7 @@ import { DocumentTable } from "./documentTable.js";
 import { TABLES } from "./names.js";
 import type { Profile } from "../domain/profile.js";
 import type { Mailbox } from "../domain/mailbox.js";
+import { upgradeMailbox } from "../domain/mailboxUpgrade.js";
 import type { Contact } from "../domain/contact.js";
 
 export interface Repositories {
@@ -24,12 +25,13 @@ export function createRepositories(clients: StorageClients): Repositories {
     mailboxes: new DocumentTable<Mailbox>(clients.table(TABLES.mailboxes), {
       partition: "mailbox",
       noun: "Mailbox",
+      upgrade: upgradeMailbox,
       indexFields: (m) => ({
         profileId: m.profileId,
         ownerType: m.owner.type,
         approval: m.approval,
-        incomingStatus: m.incomingStatus,
-        outgoingStatus: m.outgoingStatus,
+        incomingStatus: m.incoming.status,
+        outgoingStatus: m.outgoing.status,
       }),
       uniqueKeys: (m) => [
         { key: `address:${m.emailAddress}`, conflictMessage: `A mailbox with the address ${m.emailAddress} already exists.` },

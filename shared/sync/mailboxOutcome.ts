@@ -7,13 +7,8 @@ import type { AppError } from "../errors.js";
 import type { Direction, Mailbox, MailboxStats } from "../domain/mailbox.js";
 import type { Services } from "../runtime/services.js";
 import { applyFailure, applySuccess, MAX_TRANSIENT_FAILURES, type FailureOutcome } from "./errorPolicy.js";
-import { adviceFor } from "./advice.js";
 import { raiseAlert } from "./alerts.js";
-
-/** Errors of the server, not of one mailbox's account: alerted once on the profile. */
-const SERVER_LEVEL = new Set<string>([
-  "NETWORK_UNREACHABLE", "CONNECTION_TIMEOUT", "TLS_CERTIFICATE_UNTRUSTED", "TLS_HANDSHAKE_FAILED", "TLS_REQUIRED", "PROTOCOL_ERROR",
-]);
+import { alertFailure } from "./failureAlerts.js";
 
 export type StatsDelta = Partial<MailboxStats>;
 /** Counts kept exactly elsewhere (incoming: checkpoint.ts), copied onto the mailbox as they are. */
@@ -41,7 +36,7 @@ export async function addMailboxStats(services: Services, mailboxId: string, del
 export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsChange = {}): Promise<Mailbox> {
   let failuresBefore = 0;
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
-    failuresBefore = m.transientFailureCount;
+    failuresBefore = m[direction].transientFailureCount;
     return { ...applySuccess(m, direction, services.clock.now()), stats: addStats(m.stats, delta) };
   });
   if (failuresBefore > 0) {
@@ -53,6 +48,10 @@ export async function recordSuccess(services: Services, mailboxId: string, direc
   return saved.doc;
 }
 
+/**
+ * One failed run of one direction, through the error policy on that direction's state only: a
+ * POP3 outage never postpones sends, and the other direction's count is never reset by it.
+ */
 export async function recordFailure(
   services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsChange = {},
 ): Promise<{ mailbox: Mailbox; outcome: FailureOutcome }> {
@@ -63,29 +62,15 @@ export async function recordFailure(
     return { ...r.mailbox, stats: addStats(m.stats, delta) };
   });
   const m = saved.doc;
-  const level = outcome === "postponed" ? "warning" : "error";
+  const state = m[direction];
   if (outcome === "postponed") {
-    await services.due.schedule(direction, mailboxId, new Date(m.postponedUntil ?? services.clock.now().toISOString()), true);
+    await services.due.schedule(direction, mailboxId, new Date(state.postponedUntil ?? services.clock.now().toISOString()), true);
   } else {
     await services.due.remove(direction, mailboxId);
   }
   const what = outcome === "postponed"
-    ? `Retrying at ${m.postponedUntil} (attempt ${m.transientFailureCount} of ${MAX_TRANSIENT_FAILURES}).`
-    : `${direction === "incoming" ? "Incoming" : "Outgoing"} sync is disabled${err.transient ? ` after ${MAX_TRANSIENT_FAILURES} failed attempts in a row` : ""}.`;
-  const profile = SERVER_LEVEL.has(err.code) && m.profileId ? (await services.repos.profiles.get(m.profileId))?.doc : undefined;
-  if (profile) {
-    // The server itself is the problem: every mailbox of the profile fails the same way, so the
-    // alert belongs to the profile and repeats from all its mailboxes fold into it.
-    const server = direction === "incoming" ? profile.incoming : profile.outgoing;
-    await raiseAlert(services, {
-      level, code: err.code, mailboxId, profileId: profile.id, foldKey: `${level}|${err.code}|profile:${profile.id}|${direction}`,
-      message: `Profile "${profile.name}": the ${direction} server ${server.host}:${server.port} failed (${err.message}), last for mailbox ${m.emailAddress}. ${what} ${adviceFor(err.code)} Mailbox owners need not act.`,
-    });
-  } else {
-    await raiseAlert(services, {
-      level, code: err.code, mailboxId, profileId: m.profileId, foldKey: `${level}|${err.code}|${mailboxId}|${direction}`,
-      message: `Mailbox ${m.emailAddress}: ${direction} sync failed (${err.message}). ${what} ${adviceFor(err.code)}`,
-    });
-  }
+    ? `Retrying at ${state.postponedUntil} (attempt ${state.transientFailureCount} of ${MAX_TRANSIENT_FAILURES}).`
+    : `${direction === "incoming" ? "Incoming" : "Outgoing"} sync is disabled${err.transient ? ` after ${MAX_TRANSIENT_FAILURES} failed attempts in a row` : ""}; run Test & Enable once it is fixed.`;
+  await alertFailure(services, { level: outcome === "postponed" ? "warning" : "error", mailbox: m, direction, err, what, activity: "sync" });
   return { mailbox: m, outcome };
 }

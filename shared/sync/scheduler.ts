@@ -58,7 +58,7 @@ async function handleEntry(services: Services, direction: Direction, entry: DueE
   const m = found.doc;
   const reason = ineligibility(m, direction, settings, now);
   if (reason === "postponed") {
-    await services.due.claim(direction, entry, new Date(m.postponedUntil ?? now.toISOString()));
+    await services.due.claim(direction, entry, new Date(m[direction].postponedUntil ?? now.toISOString()));
     return false;
   }
   if (reason === "notApproved") {

@@ -78,7 +78,7 @@ export async function setUpFetch(env: CrashEnv, deleting: boolean): Promise<Fetc
     owner: { type: "queue", id: `q-${tag}` }, emailAddress: `support-${tag}@contoso.test`, profileId: profile.doc.id,
     credentials: { userName: "alice", password: "s3cret-Pa55" }, incomingFilter: "all", deleteEmailsAfterProcessing: deleting,
   });
-  await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", enabledForIncoming: true, incomingStatus: "success" }));
+  await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, approval: "approved", incoming: { ...m.incoming, enabled: true, status: "success" } }));
   setup.mailboxId = created.doc.id;
   return setup;
 }
@@ -171,7 +171,7 @@ async function checkActivities(env: CrashEnv, s: FetchSetup, deleting: boolean):
     problems.push({ invariant: "not-deleted", detail: `${s.pop3.maildrop.length} message(s) still on the server of a deleting mailbox after the clean polls` });
   }
   const mailbox = (await env.services.repos.mailboxes.require(s.mailboxId)).doc;
-  if (!mailbox.enabledForIncoming) problems.push({ invariant: "disabled", detail: `incoming disabled: ${JSON.stringify(mailbox.lastError)}` });
+  if (!mailbox.incoming.enabled) problems.push({ invariant: "disabled", detail: `incoming disabled: ${JSON.stringify(mailbox.incoming.lastError)}` });
   const created = activities.filter((a) => a.mailboxId === s.mailboxId).length;
   const counted = mailbox.stats.received + mailbox.stats.quarantined;
   if (counted !== created) {

@@ -38,7 +38,7 @@ export async function runSendPoint(env: CrashEnv, point: CrashPoint | undefined)
       credentials: { userName: "alice", password: "alice-pw" },
     });
     const mailboxId = created.doc.id;
-    await services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, approval: "approved", enabledForOutgoing: true, outgoingStatus: "success" }));
+    await services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, approval: "approved", outgoing: { ...m.outgoing, enabled: true, status: "success" } }));
     const ids: string[] = [];
     for (const e of EMAILS) ids.push((await createOutgoingEmail(services, emailCreate.parse({ mailboxId, ...e }))).saved.doc.id);
 
@@ -102,7 +102,7 @@ async function check(env: CrashEnv, smtp: ScriptedSmtpServer, proxy: SmtpCrashPr
     }
   }
   const mailbox = (await env.services.repos.mailboxes.require(mailboxId)).doc;
-  if (!mailbox.enabledForOutgoing) problems.push({ invariant: "disabled", detail: `outgoing disabled: ${JSON.stringify(mailbox.lastError)}` });
+  if (!mailbox.outgoing.enabled) problems.push({ invariant: "disabled", detail: `outgoing disabled: ${JSON.stringify(mailbox.outgoing.lastError)}` });
   if (mailbox.stats.sent !== sent) problems.push({ invariant: "stats-sent", detail: `stats.sent ${mailbox.stats.sent}, but ${sent} emails are sent` });
   return problems;
 }

@@ -79,7 +79,7 @@ describe("mailboxes", () => {
     const c = await app.call("POST", "/api/mailboxes", { body: { owner: { type: "queue", id: "q-reset" }, emailAddress: "reset@contoso.test", profileId } });
     await app.call("POST", `/api/mailboxes/${c.body.id}/approve`, { key: MASTER_KEY });
     // Pretend a Test & Enable passed.
-    await app.services.repos.mailboxes.update(c.body.id, (m) => ({ ...m, incomingStatus: "success", enabledForIncoming: true, outgoingStatus: "success", enabledForOutgoing: true }));
+    await app.services.repos.mailboxes.update(c.body.id, (m) => ({ ...m, incoming: { ...m.incoming, status: "success", enabled: true }, outgoing: { ...m.outgoing, status: "success", enabled: true } }));
     const same = await app.call("PATCH", `/api/mailboxes/${c.body.id}`, { body: { incomingFilter: "none", incomingStatus: "failure" } });
     assert.equal(same.status, 200, same.text);
     assert.equal(same.body.enabledForIncoming, true);
@@ -96,7 +96,7 @@ describe("mailboxes", () => {
   test("a profile connection change resets its mailboxes", async () => {
     const p = await app.call("POST", "/api/profiles", { body: sampleProfile({ name: "Reset profile" }) });
     const m = await app.call("POST", "/api/mailboxes", { body: { owner: { type: "queue", id: "q-prof" }, emailAddress: "prof@contoso.test", profileId: p.body.id } });
-    await app.services.repos.mailboxes.update(m.body.id, (x) => ({ ...x, incomingStatus: "success", enabledForIncoming: true }));
+    await app.services.repos.mailboxes.update(m.body.id, (x) => ({ ...x, incoming: { ...x.incoming, status: "success", enabled: true } }));
     await app.call("PATCH", `/api/profiles/${p.body.id}`, { body: { description: "not a connection change" } });
     assert.equal((await app.call("GET", `/api/mailboxes/${m.body.id}`)).body.enabledForIncoming, true);
     await app.call("PATCH", `/api/profiles/${p.body.id}`, { body: { incoming: { host: "pop2.contoso.test" } } });

@@ -164,7 +164,7 @@ describe("hostile mail", () => {
         assert.equal(r.status === "failed" && r.code, "STORAGE_UNAVAILABLE");
         assert.equal((await emailsOf(app, mailboxId)).length, 0, "nothing quarantined for Storage's fault");
         emails.lookupPage = lookupPage;
-        await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
+        await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: null } }));
         assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
         const got = await emailsOf(app, mailboxId);
         assert.deepEqual(got.map((e) => [e.messageId, e.status]), [["<down@evil.test>", "received"]]);
@@ -293,7 +293,7 @@ describe("hostile mail", () => {
       const first = await pollMailbox(app.services, mailboxId);
       assert.equal(first.status === "failed" && first.code, "STORAGE_UNAVAILABLE");
       assert.equal((await emailsOf(app, mailboxId)).length, 1, "the first activity was written, its marker was not");
-      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
+      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: null } }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
       const items = await emailsOf(app, mailboxId);
       assert.equal(items.length, 2);

@@ -68,7 +68,7 @@ describe("incoming sync", () => {
       const before = (await emailsOf(app, mailboxId)).length;
       assert.ok(before < 3);
       server.options.dropRetrAfterBytes = undefined;
-      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
+      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: null } }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
       const items = await emailsOf(app, mailboxId);
       assert.deepEqual(items.map((e) => e.messageId).sort(), ["<drop-1@test>", "<drop-2@test>", "<drop-3@test>"]);
@@ -95,7 +95,7 @@ describe("incoming sync", () => {
       assert.equal(names.length, 1, "the half-sent message was never committed");
       assert.match(names[0] ?? "", new RegExp(`^incoming/${mailboxId}/[0-9a-f]{16}/uid-1\\.eml$`), "named by mailbox, maildrop and UIDL");
       server.options.dropRetrAfterBytes = undefined;
-      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: null }));
+      await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: null } }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
       const items = await emailsOf(app, mailboxId);
       assert.deepEqual(new Set(items.map((e) => e.sha256)), new Set(messages.map(sha)));

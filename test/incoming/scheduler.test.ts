@@ -79,7 +79,7 @@ test("an unapproved mailbox is processed at once when the org stops requiring ap
 test("a postponed mailbox comes back when its postponement ends", async () => {
   const { mailboxId } = await enabledMailbox(app, { port: 1, address: "postponed@contoso.test" });
   const until = new Date(clock.now().getTime() + 5 * 60_000);
-  await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, postponedUntil: until.toISOString() }));
+  await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: until.toISOString() } }));
   await app.services.due.schedule("incoming", mailboxId, until, true);
   await drain();
   clock.advance(60_000);

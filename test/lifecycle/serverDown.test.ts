@@ -20,7 +20,7 @@ after(async () => { await app?.stop(); });
 
 test("server down: postponed with a rising count and one warning alert, disabled at the 10th, back after Test & Enable", async () => {
   const closed = await freePort();
-  const a = await enabledMailbox(app, { port: closed, address: "down-a@contoso.test", profile: { name: "Down profile" } });
+  const a = await enabledMailbox(app, { port: closed, address: "down-a@contoso.test", profile: { name: "Down profile", owner: { type: "user", id: "mail-admin", name: "Mail admin" } } });
   const b = await enabledMailbox(app, { port: closed, address: "down-b@contoso.test", profileId: a.profileId });
   for (let i = 1; i <= 9; i++) {
     for (const id of [a.mailboxId, b.mailboxId]) {
@@ -35,10 +35,19 @@ test("server down: postponed with a rising count and one warning alert, disabled
     clock.advance(POSTPONE_MS);
   }
   const warnings = (await app.call("GET", `/api/alerts?profileId=${a.profileId}&level=warning`)).body.items;
-  assert.equal(warnings.length, 1, "one alert for the profile, not one per mailbox or per attempt");
-  assert.equal(warnings[0].count, 18);
-  assert.match(warnings[0].message, /Down profile/);
-  assert.equal((await app.call("GET", `/api/alerts?mailboxId=${a.mailboxId}&level=warning`)).body.items.length, 1);
+  const onProfile = warnings.filter((w: any) => w.mailboxId === null);
+  assert.equal(onProfile.length, 1, "one alert on the profile, not one per mailbox or per attempt");
+  assert.equal(onProfile[0].count, 18, "every failure of every mailbox folds into it");
+  assert.match(onProfile[0].message, /Down profile/);
+  assert.deepEqual(onProfile[0].owner, { type: "user", id: "mail-admin" }, "on the profile owner's wall");
+  for (const id of [a.mailboxId, b.mailboxId]) {
+    const mine = (await app.call("GET", `/api/alerts?mailboxId=${id}&level=warning`)).body.items;
+    assert.equal(mine.length, 1, "one alert per affected mailbox");
+    assert.equal(mine[0].count, 9, "its count grows with each failure of that mailbox");
+    assert.match(mine[0].message, /profile's owner has been alerted/);
+  }
+  const wall = (await app.call("GET", "/api/alerts?ownerId=mail-admin")).body.items;
+  assert.deepEqual(wall.map((w: any) => w.id), [onProfile[0].id], "the owner's wall holds the profile's alert");
 
   assert.deepEqual(await pollMailbox(app.services, a.mailboxId), { status: "failed", code: "NETWORK_UNREACHABLE", outcome: "disabled" });
   const disabled = (await app.call("GET", `/api/mailboxes/${a.mailboxId}`)).body;
@@ -46,7 +55,9 @@ test("server down: postponed with a rising count and one warning alert, disabled
   assert.equal(disabled.enabledForIncoming, false);
   assert.equal(disabled.transientFailureCount, 10);
   const errors = (await app.call("GET", `/api/alerts?profileId=${a.profileId}&level=error`)).body.items;
-  assert.equal(errors.length, 1);
+  assert.deepEqual(errors.map((e: any) => e.mailboxId).sort(), [a.mailboxId, null].sort(), "one error on the profile, one on the disabled mailbox");
+  const floor = (await app.call("GET", `/api/alerts?profileId=${a.profileId}&level=warning`)).body.items;
+  assert.equal(floor.length, 5, "level is a floor: warnings and errors");
 
   const server = await Pop3TestServer.start({ messages: [Buffer.from("Message-ID: <back@test>\r\nSubject: back\r\n\r\nhi\r\n")] });
   try {

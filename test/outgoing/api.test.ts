@@ -156,7 +156,7 @@ describe("POST /api/emails", () => {
 
   test("a mailbox not eligible for outgoing is not enqueued, only put on the due index", async () => {
     const idle = await createSender(env.app, { port: 2525, useSsl: false });
-    await env.app.services.repos.mailboxes.update(idle.mailboxId, (m) => ({ ...m, enabledForOutgoing: false }));
+    await env.app.services.repos.mailboxes.update(idle.mailboxId, (m) => ({ ...m, outgoing: { ...m.outgoing, enabled: false } }));
     await env.app.services.due.remove("outgoing", idle.mailboxId);
     await queued();
     await postEmail(env.app, { mailboxId: idle.mailboxId, to: ["bob@fabrikam.test"] });

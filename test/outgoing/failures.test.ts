@@ -44,7 +44,7 @@ describe("failures of one email", () => {
     assert.deepEqual([retry.error?.code, retry.error?.transient], ["SMTP_TRANSIENT_FAILURE", true]);
     assert.equal(retry.nextAttemptAt, new Date(env.clock.now().getTime() + FIVE_MINUTES).toISOString());
     assert.equal((await env.app.services.due.nextDue("outgoing", e.mailboxId))?.toISOString(), retry.nextAttemptAt);
-    assert.equal((await mailbox(e.mailboxId)).outgoingStatus, "success", "the connection worked");
+    assert.equal((await mailbox(e.mailboxId)).outgoing.status, "success", "the connection worked");
     assert.ok((await alertsFor(env.app, e.mailboxId)).some((a) => a.level === "warning" && a.emailId === e.id));
     server.dataMode = "accept";
     assert.equal(await run(e.mailboxId), "nothingDue", "not before nextAttemptAt");
@@ -77,7 +77,7 @@ describe("failures of one email", () => {
     assert.equal(alert?.level, "error");
     assert.match(alert?.message ?? "", /554 5\.7\.1/);
     const m = await mailbox(e.mailboxId);
-    assert.deepEqual([m.outgoingStatus, m.enabledForOutgoing, m.lastError], ["success", true, null], "one email's failure is not the mailbox's");
+    assert.deepEqual([m.outgoing.status, m.outgoing.enabled, m.outgoing.lastError], ["success", true, null], "one email's failure is not the mailbox's");
   });
 
   test("recipients: one refused of two is sent with the refusal noted; all refused fails; 450 retries", async () => {

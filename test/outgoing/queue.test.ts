@@ -36,7 +36,7 @@ describe("mailboxOutgoing on the queue", () => {
     assert.equal(sent.attempts, 1);
     assert.equal(server.received.filter((r) => r.sha256 === e.sha256).length, 1);
     const m = (await env.app.services.repos.mailboxes.require(s.mailboxId)).doc;
-    assert.deepEqual([m.outgoingStatus, m.stats.sent], ["success", 1]);
+    assert.deepEqual([m.outgoing.status, m.stats.sent], ["success", 1]);
   });
 
   test("a malformed message is dropped, not retried into the poison queue", async () => {

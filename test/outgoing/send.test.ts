@@ -49,7 +49,7 @@ describe("sending over SMTP", () => {
     assert.equal(sent.attempts, 1);
     assert.equal(sent.error, null);
     const m = await mailbox(s.mailboxId);
-    assert.equal(m.outgoingStatus, "success");
+    assert.equal(m.outgoing.status, "success");
     assert.equal(m.stats.sent, 1);
     assert.equal(await env.app.services.due.nextDue("outgoing", s.mailboxId), undefined, "nothing left: off the due index");
   });
@@ -71,10 +71,10 @@ describe("sending over SMTP", () => {
     const e = await postEmail(env.app, { mailboxId: s.mailboxId, to: ["bob@fabrikam.test"] });
     assert.equal(await sendMailbox(env.app.services, s.mailboxId, { smtp }), "connectionFailed");
     const m = await mailbox(s.mailboxId);
-    assert.equal(m.lastError?.code, "TLS_CERTIFICATE_UNTRUSTED");
-    assert.equal(m.lastError?.transient, false);
-    assert.equal(m.enabledForOutgoing, false);
-    assert.equal(m.outgoingStatus, "failure");
+    assert.equal(m.outgoing.lastError?.code, "TLS_CERTIFICATE_UNTRUSTED");
+    assert.equal(m.outgoing.lastError?.transient, false);
+    assert.equal(m.outgoing.enabled, false);
+    assert.equal(m.outgoing.status, "failure");
     const email = await emailOf(env.app, e.id);
     assert.equal(email.status, "pendingSend");
     assert.equal(email.attempts, 0);
@@ -87,7 +87,7 @@ describe("sending over SMTP", () => {
     const s = await createSender(env.app, { port: plain.port, useSsl: false, profile: verified });
     await postEmail(env.app, { mailboxId: s.mailboxId, to: ["bob@fabrikam.test"] });
     assert.equal(await sendMailbox(env.app.services, s.mailboxId, { smtp }), "connectionFailed");
-    assert.equal((await mailbox(s.mailboxId)).lastError?.code, "TLS_REQUIRED");
+    assert.equal((await mailbox(s.mailboxId)).outgoing.lastError?.code, "TLS_REQUIRED");
     assert.deepEqual(plain.logins, [], "no credentials went over the clear channel");
     const ok = await createSender(env.app, { port: plain.port, useSsl: false, profile: { allowCredentialsOverInsecureChannels: true } });
     const e = await postEmail(env.app, { mailboxId: ok.mailboxId, to: ["bob@fabrikam.test"] });
@@ -100,8 +100,8 @@ describe("sending over SMTP", () => {
     const e = await postEmail(env.app, { mailboxId: s.mailboxId, to: ["bob@fabrikam.test"] });
     assert.equal(await sendMailbox(env.app.services, s.mailboxId, { smtp }), "connectionFailed");
     const m = await mailbox(s.mailboxId);
-    assert.equal(m.lastError?.code, "AUTH_FAILED");
-    assert.equal(m.enabledForOutgoing, false);
+    assert.equal(m.outgoing.lastError?.code, "AUTH_FAILED");
+    assert.equal(m.outgoing.enabled, false);
     assert.equal((await emailOf(env.app, e.id)).attempts, 0);
   });
 
@@ -112,11 +112,11 @@ describe("sending over SMTP", () => {
       const e = await postEmail(env.app, { mailboxId: s.mailboxId, to: ["bob@fabrikam.test"] });
       assert.equal(await sendMailbox(env.app.services, s.mailboxId, { smtp }), "connectionFailed");
       const m = await mailbox(s.mailboxId);
-      assert.equal(m.lastError?.code, "CONNECTION_TIMEOUT");
-      assert.equal(m.lastError?.transient, true);
-      assert.equal(m.transientFailureCount, 1);
-      assert.equal(m.enabledForOutgoing, true);
-      assert.equal(m.postponedUntil, "2026-11-22T10:05:00.000Z");
+      assert.equal(m.outgoing.lastError?.code, "CONNECTION_TIMEOUT");
+      assert.equal(m.outgoing.lastError?.transient, true);
+      assert.equal(m.outgoing.transientFailureCount, 1);
+      assert.equal(m.outgoing.enabled, true);
+      assert.equal(m.outgoing.postponedUntil, "2026-11-22T10:05:00.000Z");
       assert.equal((await env.app.services.due.nextDue("outgoing", s.mailboxId))?.toISOString(), "2026-11-22T10:05:00.000Z");
       assert.equal((await emailOf(env.app, e.id)).status, "pendingSend");
       assert.equal(await sendMailbox(env.app.services, s.mailboxId, { smtp }), "ineligible", "postponed");

@@ -43,7 +43,7 @@ export async function enabledMailbox(app: TestApp, opts: {
   if (m.status !== 201) throw new Error(`mailbox: ${m.text}`);
   const mailboxId = m.body.id as string;
   await app.call("POST", `/api/mailboxes/${mailboxId}/approve`, { key: MASTER_KEY });
-  await app.services.repos.mailboxes.update(mailboxId, (x) => ({ ...x, enabledForIncoming: true, enabledForOutgoing: true, incomingStatus: "success", outgoingStatus: "success" }));
+  await app.services.repos.mailboxes.update(mailboxId, (x) => ({ ...x, incoming: { ...x.incoming, enabled: true, status: "success" }, outgoing: { ...x.outgoing, enabled: true, status: "success" } }));
   return { profileId, mailboxId };
 }
 

@@ -63,7 +63,7 @@ export async function createSender(app: TestApp, s: MailboxSetup): Promise<{ mai
   const id: string = mailbox.body.id;
   const approved = await app.call("POST", `/api/mailboxes/${id}/approve`, { key: MASTER_KEY });
   if (approved.status !== 200) throw new Error(`approve: ${approved.text}`);
-  await app.services.repos.mailboxes.update(id, (m) => ({ ...m, enabledForOutgoing: true }));
+  await app.services.repos.mailboxes.update(id, (m) => ({ ...m, outgoing: { ...m.outgoing, enabled: true } }));
   return { mailboxId: id, profileId: profile.body.id, address };
 }
 
