@@ -8,6 +8,10 @@
  * owner type, and not be a forward mailbox itself. A recipient that fails any of these is skipped,
  * and when no recipient is allowed the forwarded message is not filed at all ("noMatch", counted in
  * the forward mailbox's stats.skipped) and a warning alert names each refused mailbox and why.
+ *
+ * Such a message is not lost: it stays on the server (never deleted) and is parked, fetched and
+ * matched again after a growing wait (reconsider.ts forwardRetry), so a mailbox created, approved
+ * or switched to forwardMailbox later still gets it; filed then, it counts as received instead.
  */
 import type { ParsedMessage } from "./parse.js";
 import { parseMessage } from "./parse.js";
@@ -21,6 +25,7 @@ import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Services } from "../../runtime/services.js";
 import { raiseAlert } from "../alerts.js";
 import { adviceFor } from "../advice.js";
+import { forwardRetry } from "./reconsider.js";
 
 /** A mailbox that has a recipient's address but may not receive forwarded mail, and why. */
 interface Refusal {
@@ -61,7 +66,11 @@ async function firstTarget(services: Services, self: Mailbox, settings: OrgSetti
 export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage, upload: StoredMessage): Promise<Marker> {
   const { services, mailbox } = ctx;
   const attached = wrapper.attachments.find((a) => a.contentType.toLowerCase() === "message/rfc822");
-  if (!attached) return noMatch(ctx, `message ${wrapper.messageId ?? upload.sha256} carries no forwarded message (message/rfc822 attachment)`);
+  if (!attached) {
+    // Not a forwarded copy at all: settled, left on the server, bytes not kept (no activity owns them).
+    await services.raw.delete(upload.blobName);
+    return noMatch(ctx, `message ${wrapper.messageId ?? upload.sha256} carries no forwarded message (message/rfc822 attachment)`);
+  }
   const original = await parseMessage(attached.content);
   // Bounded: a forwarded message may list thousands of recipients.
   const recipients = [...new Set([...original.to, ...original.cc].map((a) => a.address))].slice(0, MAX_FORWARD_RECIPIENTS_CHECKED);
@@ -75,10 +84,15 @@ export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage,
     await services.raw.delete(upload.blobName);
     return marker;
   }
-  if (refused.length > 0) return noMatch(ctx, notAllowed(refused), REFUSED_ADVICE);
+  // The message will not change, but the mailboxes may: parked, its bytes not kept meanwhile.
+  const retry = forwardRetry(ctx.previous, services.clock.now());
+  await services.raw.delete(upload.blobName);
+  if (refused.length > 0) return noMatch(ctx, notAllowed(refused), REFUSED_ADVICE, retry);
   const to = recipients.slice(0, 5).join(", ") + (recipients.length > 5 ? ", ..." : "") || "no recipients";
-  return noMatch(ctx, `no user or queue mailbox matches the forwarded message's recipients (${to})`);
+  return noMatch(ctx, `no user or queue mailbox matches the forwarded message's recipients (${to})`, adviceFor("FORWARD_NO_MATCH"), retry);
 }
+
+const PARKED_NOTE = "The message stays on the server and is matched again for about 10 days, so it is filed once such a mailbox is allowed.";
 
 const REFUSED_ADVICE = "The message was not filed. To file such mail, set the recipient mailbox's incoming method to " +
   "forwardMailbox, make it active and approve it where approval is required; or correct the forwarding rule.";
@@ -90,11 +104,14 @@ function notAllowed(refused: Refusal[]): string {
   return `the forwarded message's recipient ${which} may not receive forwarded mail: ${shown.join(", ")}${more}`;
 }
 
-async function noMatch(ctx: MessageContext, why: string, advice = adviceFor("FORWARD_NO_MATCH")): Promise<Marker> {
+/** Not filed, left on the server; parked when `retry` says when to look again. Alerted the first time only. */
+async function noMatch(ctx: MessageContext, why: string, advice = adviceFor("FORWARD_NO_MATCH"), retry: Pick<Marker, "retryAt" | "attempts"> = {}): Promise<Marker> {
   const { services, mailbox } = ctx;
-  await raiseAlert(services, {
-    level: "warning", code: "FORWARD_NO_MATCH", mailboxId: mailbox.id, profileId: mailbox.profileId,
-    message: `Forward mailbox ${mailbox.emailAddress}: ${why}. ${advice}`,
-  });
-  return { outcome: "noMatch", emailId: null, deletable: false };
+  if (ctx.previous === undefined) {
+    await raiseAlert(services, {
+      level: "warning", code: "FORWARD_NO_MATCH", mailboxId: mailbox.id, profileId: mailbox.profileId,
+      message: `Forward mailbox ${mailbox.emailAddress}: ${why}. ${advice}${retry.retryAt ? ` ${PARKED_NOTE}` : ""}`,
+    });
+  }
+  return { outcome: "noMatch", emailId: null, deletable: false, ...retry };
 }
