@@ -4,10 +4,11 @@
 import { z } from "zod";
 import { defineRoute } from "../shared/http/route.js";
 import { entity, json, noContent } from "../shared/http/responses.js";
-import { MAILBOX_STATE_FIELDS, mailboxCreate, mailboxListQuery, mailboxPatch, mailboxView, toMailboxView } from "../shared/domain/mailbox.js";
+import { MAILBOX_STATE_FIELDS, mailboxCreate, mailboxPatch, mailboxView, toMailboxView } from "../shared/domain/mailbox.js";
+import { mailboxListQuery } from "../shared/domain/mailboxQuery.js";
 import { listOf, listQuery } from "../shared/domain/common.js";
-import { equalsFilter } from "../shared/storage/documentTable.js";
 import { createMailbox, deleteMailbox, setApproval, updateMailbox } from "../shared/admin/mailboxes.js";
+import { listMailboxes } from "../shared/admin/mailboxList.js";
 
 const byId = "mailboxes/{id}";
 const listQuerySchema = listQuery.extend(mailboxListQuery.shape).strict();
@@ -24,12 +25,12 @@ export const mailboxRoutes = [
   }),
   defineRoute({
     name: "mailboxesList", method: "GET", route: "mailboxes", role: "admin",
-    summary: "List mailboxes, filtered by profile, owner type, approval or incoming status", query: listQuerySchema,
+    summary: "List mailboxes; the filters combine with AND (hasErrors: either direction failed or postponed now). A page may hold fewer than top items while continuationToken is set",
+    query: listQuerySchema,
     success: { status: 200, schema: listOf(mailboxView) },
     handle: async ({ services, query }) => {
       const { top, continuationToken, ...filters } = query;
-      const filter = equalsFilter(filters);
-      const page = await services.repos.mailboxes.list({ top, continuationToken, ...(filter ? { filter } : {}) });
+      const page = await listMailboxes(services, filters, { top, continuationToken });
       return json(200, { items: page.items.map((s) => toMailboxView(s.doc, s.etag)), continuationToken: page.continuationToken });
     },
   }),

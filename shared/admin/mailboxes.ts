@@ -61,15 +61,20 @@ export async function createMailbox(services: Services, input: MailboxCreate): P
   const id = randomUUID();
   const now = services.clock.now().toISOString();
   const creds = planCredentials(null, input.credentials, freshSecretName(secretBase(id)));
+  const incomingMethod = input.incomingMethod ?? settings.defaultIncomingMethod;
+  const outgoingMethod = input.outgoingMethod ?? settings.defaultOutgoingMethod;
+  // The default profile is for mailboxes the app connects for; one that only forwards or does
+  // nothing gets none unless it names one (issue 11: "the default profile is applied whatever the method").
+  const syncs = incomingMethod === "serverSideSync" || outgoingMethod === "serverSideSync";
   const mailbox: Mailbox = {
     id,
     createdAt: now,
     updatedAt: now,
     owner: input.owner,
     emailAddress: input.emailAddress,
-    profileId: input.profileId === undefined ? settings.defaultProfileId : input.profileId,
-    incomingMethod: input.incomingMethod ?? settings.defaultIncomingMethod,
-    outgoingMethod: input.outgoingMethod ?? settings.defaultOutgoingMethod,
+    profileId: input.profileId === undefined ? (syncs ? settings.defaultProfileId : null) : input.profileId,
+    incomingMethod,
+    outgoingMethod,
     credentials: creds.value,
     active: input.active ?? true,
     isForwardMailbox: input.isForwardMailbox ?? false,

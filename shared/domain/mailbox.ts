@@ -34,12 +34,7 @@ export const mailboxPatch = z.strictObject({ owner: owner.optional(), emailAddre
 export type MailboxCreate = z.infer<typeof mailboxCreate>;
 export type MailboxPatch = z.infer<typeof mailboxPatch>;
 
-export const mailboxListQuery = z.strictObject({
-  profileId: z.string().min(1).optional(),
-  ownerType: ownerType.optional(),
-  approval: approvalStatus.optional(),
-  incomingStatus: syncStatus.optional(),
-});
+// The list filters (mailboxListQuery) are in mailboxQuery.ts; it imports this module, so a re-export here would be circular.
 
 export interface ErrorSummary {
   code: string;

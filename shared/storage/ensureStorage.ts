@@ -1,11 +1,14 @@
 /**
- * @module Creates every table, queue and container the app uses when missing. Idempotent and
- * cheap enough to run on every cold start; infra/ creates the same names ahead of time in Azure.
+ * @module Creates every table, queue and container the app uses when missing, then brings mailbox
+ * rows of an older index version up to date (reindexMailboxes.ts). Idempotent and cheap enough to
+ * run on every cold start (one read once the reindex is done); infra/ creates the same names
+ * ahead of time in Azure.
  */
 import { RestError } from "@azure/data-tables";
 import type { StorageClients } from "./clients.js";
 import { ALL_CONTAINERS, ALL_QUEUES, ALL_TABLES } from "./names.js";
 import { storageError } from "./documentTable.js";
+import { reindexMailboxes } from "./reindexMailboxes.js";
 
 const alreadyExists = (err: unknown): boolean => err instanceof RestError && err.statusCode === 409;
 
@@ -21,4 +24,5 @@ export async function ensureStorage(clients: StorageClients): Promise<void> {
   } catch (err) {
     throw storageError(err);
   }
+  await reindexMailboxes(clients);
 }

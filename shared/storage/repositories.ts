@@ -7,6 +7,7 @@ import { TABLES } from "./names.js";
 import type { Profile } from "../domain/profile.js";
 import type { Mailbox } from "../domain/mailbox.js";
 import { upgradeMailbox } from "../domain/mailboxUpgrade.js";
+import { mailboxIndexFields } from "./mailboxIndex.js";
 import type { Contact } from "../domain/contact.js";
 
 export interface Repositories {
@@ -26,13 +27,7 @@ export function createRepositories(clients: StorageClients): Repositories {
       partition: "mailbox",
       noun: "Mailbox",
       upgrade: upgradeMailbox,
-      indexFields: (m) => ({
-        profileId: m.profileId,
-        ownerType: m.owner.type,
-        approval: m.approval,
-        incomingStatus: m.incoming.status,
-        outgoingStatus: m.outgoing.status,
-      }),
+      indexFields: mailboxIndexFields,
       uniqueKeys: (m) => [
         { key: `address:${m.emailAddress}`, conflictMessage: `A mailbox with the address ${m.emailAddress} already exists.` },
         { key: `owner:${m.owner.type}:${m.owner.id}`, conflictMessage: `The ${m.owner.type} ${m.owner.id} already has a mailbox (one mailbox per owner).` },
