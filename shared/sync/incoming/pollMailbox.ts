@@ -48,6 +48,7 @@ export interface PollOptions {
 export type PollResult =
   | { status: "ineligible"; reason: string }
   | { status: "busy" | "throttled" }
+  /** `stats`: what this run moved the counters by (a parked message filed now: skipped -1, received +1). */
   | { status: "done"; fetched: number; stats: IncomingCounts; more: boolean }
   | { status: "failed"; code: string; outcome: "postponed" | "disabled" };
 
