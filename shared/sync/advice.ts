@@ -29,6 +29,7 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   STORAGE_UNAVAILABLE: "Storage did not answer; the sync retries automatically.",
   SECRET_STORE_UNAVAILABLE: "The secret store (Key Vault) did not answer or refused access; check the app identity's role on the vault. The sync retries automatically.",
   SECRET_NOT_FOUND: "The stored password is missing; set the password again, then run Test & Enable.",
+  DELEGATION_UNSUPPORTED: "The profile's delegation mode cannot work with this server or mailbox login; change incoming.delegation or incoming.delegationSeparator in the profile (docs/delegation.md), then run Test & Enable.",
   MAILBOX_NOT_APPROVED: "Approve the mailbox's email address (POST /api/mailboxes/{id}/approve) so its mail is processed.",
 };
 

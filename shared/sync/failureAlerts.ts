@@ -19,7 +19,7 @@ const SERVER_LEVEL = new Set<string>([
   "NETWORK_UNREACHABLE", "CONNECTION_TIMEOUT", "TLS_CERTIFICATE_UNTRUSTED", "TLS_HANDSHAKE_FAILED", "TLS_REQUIRED", "PROTOCOL_ERROR",
 ]);
 /** Errors of the login: the profile's when the profile holds the credentials of that direction. */
-const LOGIN_LEVEL = new Set<string>(["AUTH_FAILED", "AUTH_MECHANISM_UNSUPPORTED", "CREDENTIALS_MISSING", "SECRET_NOT_FOUND"]);
+const LOGIN_LEVEL = new Set<string>(["AUTH_FAILED", "AUTH_MECHANISM_UNSUPPORTED", "CREDENTIALS_MISSING", "SECRET_NOT_FOUND", "DELEGATION_UNSUPPORTED"]);
 
 /** The direction logs in with the profile's account or OAuth client, not the mailbox's own. */
 export function profileHoldsCredentials(profile: Profile, direction: Direction): boolean {
