@@ -7,6 +7,7 @@ import { healthRoute } from "./health.js";
 import { settingsRoutes } from "./settings.js";
 import { profileRoutes } from "./profiles.js";
 import { mailboxRoutes } from "./mailboxes.js";
+import { mailboxBulkRoutes } from "./mailboxesBulk.js";
 import { contactRoutes } from "./contacts.js";
 import { alertRoutes } from "./alerts.js";
 import { jobRoutes } from "./jobs.js";
@@ -24,6 +25,7 @@ export const definitions: FunctionDefinition[] = [
   ...settingsRoutes,
   ...profileRoutes,
   ...mailboxRoutes,
+  ...mailboxBulkRoutes,
   ...contactRoutes,
   ...alertRoutes,
   ...jobRoutes,

@@ -7,8 +7,8 @@ import { defineRoute } from "../shared/http/route.js";
 import { json } from "../shared/http/responses.js";
 import { validationFailed } from "../shared/errors.js";
 import { startApplyDefaults, startMailboxTest, startProfileTest } from "../shared/lifecycle/testJobs.js";
-import { mailboxPasswordRepointed, secretReentryRequired } from "../shared/admin/secretBinding.js";
-import type { Profile } from "../shared/domain/profile.js";
+import { secretReentryRequired } from "../shared/admin/secretBinding.js";
+import { defaultsRepointPassword, profileCache } from "../shared/admin/applyDefaults.js";
 
 const accepted = z.object({ jobId: z.string() });
 const applyDefaultsBody = z.strictObject({ mailboxIds: z.array(z.string().min(1)).min(1).max(1000) });
@@ -39,20 +39,11 @@ export const testAndEnableRoutes = [
       if (missing.length > 0) throw validationFailed(missing.map((i) => ({ path: `mailboxIds.${i}`, message: "no mailbox has this id" })));
       // Moving a mailbox to the default profile must not send its stored password elsewhere (decision 0014).
       if (!(caller?.roles.has("approver") ?? false)) {
-        const target = (await services.repos.profiles.get(settings.defaultProfileId))?.doc ?? null;
-        const profiles = new Map<string, Profile | null>();
-        const profileOf = async (id: string | null): Promise<Profile | null> => {
-          if (!id) return null;
-          if (!profiles.has(id)) profiles.set(id, (await services.repos.profiles.get(id))?.doc ?? null);
-          return profiles.get(id) ?? null;
-        };
+        const profileOf = profileCache(services);
         const details = [];
         for (const stored of found) {
-          const m = stored?.doc;
-          if (!m || m.profileId === settings.defaultProfileId) continue;
-          if (mailboxPasswordRepointed(m, { ...m, profileId: settings.defaultProfileId }, await profileOf(m.profileId), target)) {
-            details.push({ path: `mailboxes[${m.id}].credentials.password`, message: "moving this mailbox to the default profile would send its stored password to another server" });
-          }
+          const refused = stored ? await defaultsRepointPassword(stored.doc, settings.defaultProfileId, profileOf) : null;
+          if (refused) details.push(refused);
         }
         if (details.length > 0) throw secretReentryRequired(details);
       }

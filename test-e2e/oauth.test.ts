@@ -87,7 +87,7 @@ test("XOAUTH2 with tokens Dovecot validates: Test & Enable, a poll over STLS and
   const id = await oauthMailbox("e2e-oauth", tokens.url, address);
   const before = tokens.requests;
   const job = await testAndEnable(app, id);
-  assert.deepEqual(job.results, [{ mailboxId: id, incomingStatus: "success", outgoingStatus: "success", error: null }]);
+  assert.deepEqual(job.results, [{ mailboxId: id, outcome: "succeeded", incomingStatus: "success", outgoingStatus: "success", error: null }]);
 
   assert.equal(await app.runFunction("mailboxScheduler"), 202);
   const items: any[] = await waitFor("activity", async () => {

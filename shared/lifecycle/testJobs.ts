@@ -8,11 +8,11 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { AppError, toAppError } from "../errors.js";
-import type { Job } from "../domain/job.js";
+import { outcomeOf, type Job, type JobResult } from "../domain/job.js";
 import type { Services } from "../runtime/services.js";
 import { QUEUES } from "../storage/names.js";
 import { slotScope } from "../coordination/connectionSlots.js";
-import { resetConnectionStatus } from "../domain/mailbox.js";
+import { applyDefaultSettings } from "../admin/applyDefaults.js";
 import { testConnections, type ConnectionTestOptions } from "./connectionTest.js";
 import { applyTestResult } from "./applyTestResult.js";
 
@@ -21,7 +21,11 @@ const SLOT_LEASE_MS = 2 * 60_000;
 const SLOT_RETRY_SECONDS = 30;
 
 export const testMessage = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("mailbox"), jobId: z.string(), mailboxId: z.string(), applyDefaults: z.boolean().default(false) }),
+  z.object({
+    type: z.literal("mailbox"), jobId: z.string(), mailboxId: z.string(), applyDefaults: z.boolean().default(false),
+    /** Apply Default Settings refuses, for this mailbox, to re-point its stored password (bulk jobs without the approver). */
+    checkSecrets: z.boolean().optional(),
+  }),
   z.object({ type: z.literal("profilePage"), jobId: z.string(), profileId: z.string(), continuationToken: z.string().nullable() }),
 ]);
 export type TestMessage = z.infer<typeof testMessage>;
@@ -33,8 +37,10 @@ async function newJob(services: Services, kind: Job["kind"], total: number, prof
   return job;
 }
 
-const send = (services: Services, msg: TestMessage, delaySeconds?: number): Promise<void> =>
+/** Every message of the mailbox-test queue goes through here (bulk job steps too, shared/jobs/). */
+export const sendJobMessage = (services: Services, msg: { type: string; jobId: string; [field: string]: unknown }, delaySeconds?: number): Promise<void> =>
   services.queue.send(QUEUES.test, msg, delaySeconds ? { delaySeconds } : {});
+const send = (services: Services, msg: TestMessage, delaySeconds?: number): Promise<void> => sendJobMessage(services, msg, delaySeconds);
 
 export async function startMailboxTest(services: Services, mailboxId: string): Promise<Job> {
   await services.repos.mailboxes.require(mailboxId);
@@ -52,29 +58,30 @@ export async function startProfileTest(services: Services, profileId: string): P
 
 export async function startApplyDefaults(services: Services, mailboxIds: string[]): Promise<Job> {
   const job = await newJob(services, "applyDefaultSettings", mailboxIds.length, null, true);
+  // The route has checked every mailbox's secrets up front (functions/testAndEnable.ts).
   for (const mailboxId of mailboxIds) await send(services, { type: "mailbox", jobId: job.id, mailboxId, applyDefaults: true });
   return job;
 }
 
-async function markRunning(services: Services, jobId: string): Promise<void> {
+export async function markRunning(services: Services, jobId: string): Promise<void> {
   const found = await services.jobs.getJob(jobId);
   if (found?.job.status === "queued") await services.jobs.update(jobId, (j) => (j.status === "queued" ? { ...j, status: "running", updatedAt: services.clock.now().toISOString() } : j));
 }
 
+/** A result's error: the summary, with the per-field details of a refused change. */
+export const resultErrorOf = (err: AppError): JobResult["error"] =>
+  ({ ...err.toSummary(), ...(err.details.length > 0 ? { details: err.details } : {}) });
+
 async function failedResult(services: Services, jobId: string, mailboxId: string, err: AppError): Promise<void> {
-  await services.jobs.putResult(jobId, { mailboxId, incomingStatus: "notRun", outgoingStatus: "notRun", error: err.toSummary() });
+  await services.jobs.putResult(jobId, { mailboxId, outcome: "failed", incomingStatus: "notRun", outgoingStatus: "notRun", error: resultErrorOf(err) });
 }
 
 async function testOne(services: Services, msg: Extract<TestMessage, { type: "mailbox" }>, opts: ConnectionTestOptions): Promise<void> {
+  // A message sent twice (a redelivered fan-out or bulk step) finds the first one's result: done already.
+  if (await services.jobs.getResult(msg.jobId, msg.mailboxId)) return;
   let found = await services.repos.mailboxes.get(msg.mailboxId);
-  if (!found) return failedResult(services, msg.jobId, msg.mailboxId, new AppError("NOT_FOUND", "The mailbox was deleted."));
-  if (msg.applyDefaults) {
-    const { settings } = await services.settings.get();
-    found = await services.repos.mailboxes.update(msg.mailboxId, (m) => resetConnectionStatus({
-      ...m, profileId: settings.defaultProfileId, incomingMethod: settings.defaultIncomingMethod,
-      outgoingMethod: settings.defaultOutgoingMethod, updatedAt: services.clock.now().toISOString(),
-    }));
-  }
+  if (!found) return failedResult(services, msg.jobId, msg.mailboxId, new AppError("NOT_FOUND", "The mailbox was not found."));
+  if (msg.applyDefaults) found = await applyDefaultSettings(services, msg.mailboxId, { mayRepointSecrets: msg.checkSecrets !== true });
   const profile = found.doc.profileId ? (await services.repos.profiles.get(found.doc.profileId))?.doc : undefined;
   if (!profile) {
     return failedResult(services, msg.jobId, msg.mailboxId, new AppError("CONFIGURATION_INVALID", "The mailbox has no email server profile; set profileId (or the org default profile)."));
@@ -83,7 +90,10 @@ async function testOne(services: Services, msg: Extract<TestMessage, { type: "ma
   if (!slot) return send(services, { ...msg, applyDefaults: false }, SLOT_RETRY_SECONDS);
   try {
     const result = await testConnections(services, profile, found.doc, opts);
-    await services.jobs.putResult(msg.jobId, await applyTestResult(services, msg.mailboxId, result));
+    const tested = await applyTestResult(services, msg.mailboxId, result);
+    // Defaults applied are a success even when the mailbox's methods leave nothing to test.
+    const outcome = tested.error ? "failed" : msg.applyDefaults ? "succeeded" : outcomeOf(tested);
+    await services.jobs.putResult(msg.jobId, { ...tested, outcome });
   } finally {
     await slot.release();
   }

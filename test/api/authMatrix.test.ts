@@ -24,6 +24,8 @@ const EXPECTED: Record<string, Access> = {
   profilesTestAndEnable: "admin",
   mailboxesCreate: "admin", mailboxesList: "admin", mailboxesGet: "admin", mailboxesPatch: "admin", mailboxesDelete: "admin",
   mailboxesTestAndEnable: "admin", mailboxesApplyDefaultSettings: "admin",
+  // Admin at the route; approve and reject in the body need the approver too (test/jobs/bulkRequests.test.ts).
+  mailboxesBulk: "admin",
   mailboxesApprove: "approver", mailboxesReject: "approver",
   contactsCreate: "admin", contactsList: "admin", contactsDelete: "admin",
   alertsList: "admin", jobsGet: "admin",

@@ -112,7 +112,7 @@ test("Test & Enable, a poll and a send all log in with one token; a refused clie
   const id: string = mailbox.body.id;
   const before = tokens.requests;
   const job = await testAndEnable(id);
-  assert.deepEqual(job.results, [{ mailboxId: id, incomingStatus: "success", outgoingStatus: "success", error: null }]);
+  assert.deepEqual(job.results, [{ mailboxId: id, outcome: "succeeded", incomingStatus: "success", outgoingStatus: "success", error: null }]);
   assert.equal((await app.call("POST", `/api/mailboxes/${id}/approve`, { key: MASTER_KEY })).status, 200);
 
   const polled = await pollMailbox(app.services, id);

@@ -67,7 +67,7 @@ test("a passing Test & Enable enables both directions, before approval too", asy
   assert.equal(job.status, "succeeded");
   assert.equal(job.kind, "testMailbox");
   assert.deepEqual([job.total, job.done], [1, 1]);
-  assert.deepEqual(job.results, [{ mailboxId: id, incomingStatus: "success", outgoingStatus: "success", error: null }]);
+  assert.deepEqual(job.results, [{ mailboxId: id, outcome: "succeeded", incomingStatus: "success", outgoingStatus: "success", error: null }]);
   const m = (await app.call("GET", `/api/mailboxes/${id}`)).body;
   assert.equal(m.enabledForIncoming, true);
   assert.equal(m.enabledForOutgoing, true);
