@@ -47,7 +47,9 @@ if (root === "test-e2e") {
 const args = [
   "--import", "tsx",
   "--test", "--test-reporter=spec",
-  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+  // The e2e files share one Dovecot and Postfix with fixed users (alice, bob, ...): run one file at
+  // a time, or one file's emptyMaildir and deliveries race another's.
+  `--test-concurrency=${process.env.TEST_CONCURRENCY ?? (root === "test-e2e" ? 1 : 2)}`,
   // The fuzz tier's files run for many minutes by design (10,000 messages, 150 crash points).
   `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? (root === "test-fuzz" ? 3600000 : 180000)}`,
   ...files.map((f) => relative(process.cwd(), f)),
