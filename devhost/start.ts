@@ -3,14 +3,21 @@
  * `func start` when Azure Functions Core Tools is installed, otherwise with the dev host, and
  * stops everything on Ctrl+C / SIGTERM. `--devhost` picks the dev host even when func is there.
  */
+import { sandboxRelaunchEnv } from "./sandbox/prelaunch.js";
+import { relaunch } from "./sandbox/trust.js";
 import { runStart, StartupError } from "./startup.js";
 
 async function main(): Promise<void> {
+  // With the mail sandbox on, the dev host must trust its CA from start-up (NODE_EXTRA_CA_CERTS):
+  // if this process does not, it runs again with it and only waits here (sandbox/trust.ts).
+  const relaunchEnv = await sandboxRelaunchEnv(process.cwd(), process.argv.slice(2), process.env);
+  if (relaunchEnv) process.exit(await relaunch(relaunchEnv));
   let started;
   try {
     started = await runStart({
       root: process.cwd(),
       argv: process.argv.slice(2),
+      sandboxByDefault: true,
       // Loaded only on the dev host path: under func, the worker loads functions/index.js itself.
       loadDefinitions: async () => (await import("../functions/definitions.js")).definitions,
     });

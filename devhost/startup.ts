@@ -14,6 +14,10 @@ import type { FunctionDefinition } from "../shared/runtime/functionDefinitions.j
 import { startDevHost } from "./host.js";
 import type { DevHostLog } from "./invocation.js";
 import { applyToEnv, ensureLocalSettings, mergeSettings } from "./localSettings.js";
+import { seedAndAnnounce } from "./sandbox/announce.js";
+import { readSandboxConfig } from "./sandbox/config.js";
+import { sandboxMessagesRoute } from "./sandbox/messagesRoute.js";
+import { startSandbox, type Sandbox } from "./sandbox/sandbox.js";
 
 /** The ports `UseDevelopmentStorage=true` means. */
 export const DEV_STORAGE_PORTS = { blob: 10000, queue: 10001, table: 10002 } as const;
@@ -30,6 +34,8 @@ export interface StartOptions {
   loadDefinitions: () => Promise<FunctionDefinition[]>;
   print?: (line: string) => void;
   log?: DevHostLog;
+  /** What an unset MAIL_SANDBOX means: on for `npm start` (start.ts), off for callers that do not say. */
+  sandboxByDefault?: boolean;
 }
 
 export interface Started {
@@ -60,16 +66,20 @@ export async function runStart(options: StartOptions): Promise<Started> {
     const lines = err.details.map((d) => `  ${d.path}: ${d.message}`);
     throw new StartupError(`Cannot start: invalid app settings (from the environment, then ${local.path}):\n${lines.join("\n")}`);
   }
+  const sandboxRead = readSandboxConfig(merged, options.root, options.sandboxByDefault ?? false);
+  if (!sandboxRead.ok) throw new StartupError(`Cannot start: invalid sandbox settings:\n${sandboxRead.problems.map((p) => `  ${p}`).join("\n")}`);
+  const sandboxConfig = sandboxRead.config;
   // Defaults the app relies on (`%SCHEDULER_SCHEDULE%` must resolve under either host).
   merged.SCHEDULER_SCHEDULE ??= settings.SCHEDULER_SCHEDULE;
   applyToEnv(merged, env);
 
   let azurite: AzuriteInstance | undefined;
+  let sandbox: Sandbox | undefined;
   if (usesDevelopmentStorage(settings)) {
-    azurite = await startEmbeddedAzurite();
+    azurite = await startEmbeddedAzurite(storagePorts(merged));
     // Same ports UseDevelopmentStorage=true means, spelled out for every SDK.
     env.AzureWebJobsStorage = merged.AzureWebJobsStorage = azurite.connectionString;
-    print(`Azurite (in memory) on ports ${DEV_STORAGE_PORTS.blob}-${DEV_STORAGE_PORTS.table}.`);
+    print(`Azurite (in memory) on ports ${azurite.blobPort}, ${azurite.queuePort}, ${azurite.tablePort}.`);
   }
   const port = merged.PORT !== undefined ? settings.PORT : (local.localHttpPort ?? settings.PORT);
 
@@ -77,6 +87,7 @@ export async function runStart(options: StartOptions): Promise<Started> {
     const func = options.argv.includes("--devhost") ? undefined : findOnPath("func", env);
     if (func) {
       print(`Azure Functions Core Tools found (${func}): running func start.`);
+      if (sandboxConfig.enabled) print("The mail sandbox runs in the dev host only: not started (npm start -- --devhost to have it).");
       const child = spawn(func, ["start", "--port", String(port)], {
         cwd: options.root, stdio: "inherit", env, shell: process.platform === "win32",
       });
@@ -97,26 +108,34 @@ export async function runStart(options: StartOptions): Promise<Started> {
 
     const target = storageTarget(settings);
     const definitions = await options.loadDefinitions();
+    // The sandbox and its route exist only here, in the dev host: never in functions/definitions.ts.
+    sandbox = sandboxConfig.enabled ? await startSandbox(sandboxConfig) : undefined;
     const host = await startDevHost({
-      definitions,
+      definitions: sandbox ? [...definitions, sandboxMessagesRoute(sandbox.store)] : definitions,
       settings: merged,
       port,
       hostJsonPath: join(options.root, "host.json"),
-      ...(target.kind === "connectionString" ? { storageConnectionString: target.connectionString } : {}),
+      // The embedded Azurite's own string: its ports may not be the ones UseDevelopmentStorage=true means.
+      ...(azurite ? { storageConnectionString: azurite.connectionString }
+        : target.kind === "connectionString" ? { storageConnectionString: target.connectionString } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
     const base = `http://localhost:${host.port}`;
     print(`Dev host listening on ${host.hostJson.routePrefix === "" ? base : `${base}/${host.hostJson.routePrefix}`}`);
     print(describeFunctions(definitions, base, host.hostJson.routePrefix, host.nextOccurrences()));
+    const running = sandbox;
+    if (running) print(await seedAndAnnounce({ apiUrl: host.apiUrl.replace("127.0.0.1", "localhost"), settings: merged, env, sandbox: running }));
     return {
       mode: "devhost",
       exited: new Promise<number>(() => undefined),
       stop: async () => {
         await host.stop();
+        await running?.stop();
         await azurite?.stop();
       },
     };
   } catch (err) {
+    await sandbox?.stop();
     await azurite?.stop();
     throw err;
   }
@@ -158,8 +177,26 @@ async function portTaken(port: number): Promise<boolean> {
   });
 }
 
-async function startEmbeddedAzurite(): Promise<AzuriteInstance> {
-  for (const [service, port] of Object.entries(DEV_STORAGE_PORTS)) {
+/**
+ * The embedded Azurite's ports: those UseDevelopmentStorage=true means, unless AZURITE_BLOB_PORT,
+ * AZURITE_QUEUE_PORT or AZURITE_TABLE_PORT say otherwise (a second `npm start`, an end-to-end test).
+ */
+function storagePorts(settings: Record<string, string | undefined>): { blob: number; queue: number; table: number } {
+  const pick = (name: string, fallback: number): number => {
+    const v = settings[name]?.trim();
+    if (!v) return fallback;
+    if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new StartupError(`Cannot start: ${name} must be a port number, 1-65535.`);
+    return Number(v);
+  };
+  return {
+    blob: pick("AZURITE_BLOB_PORT", DEV_STORAGE_PORTS.blob),
+    queue: pick("AZURITE_QUEUE_PORT", DEV_STORAGE_PORTS.queue),
+    table: pick("AZURITE_TABLE_PORT", DEV_STORAGE_PORTS.table),
+  };
+}
+
+async function startEmbeddedAzurite(ports: { blob: number; queue: number; table: number }): Promise<AzuriteInstance> {
+  for (const [service, port] of Object.entries(ports)) {
     if (await portTaken(port)) {
       throw new StartupError(
         `Cannot start the embedded Azurite: port ${port} (${service}) is already in use. ` +
@@ -168,7 +205,7 @@ async function startEmbeddedAzurite(): Promise<AzuriteInstance> {
     }
   }
   try {
-    return await startAzurite({ ...DEV_STORAGE_PORTS });
+    return await startAzurite(ports);
   } catch (err) {
     throw new StartupError(`Cannot start the embedded Azurite: ${(err as Error).message}`);
   }
