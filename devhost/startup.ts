@@ -110,8 +110,9 @@ export async function runStart(options: StartOptions): Promise<Started> {
     const definitions = await options.loadDefinitions();
     // The sandbox and its route exist only here, in the dev host: never in functions/definitions.ts.
     sandbox = sandboxConfig.enabled ? await startSandbox(sandboxConfig) : undefined;
+    const served = sandbox ? [...definitions, sandboxMessagesRoute(sandbox.store)] : definitions;
     const host = await startDevHost({
-      definitions: sandbox ? [...definitions, sandboxMessagesRoute(sandbox.store)] : definitions,
+      definitions: served,
       settings: merged,
       port,
       hostJsonPath: join(options.root, "host.json"),
@@ -122,7 +123,7 @@ export async function runStart(options: StartOptions): Promise<Started> {
     });
     const base = `http://localhost:${host.port}`;
     print(`Dev host listening on ${host.hostJson.routePrefix === "" ? base : `${base}/${host.hostJson.routePrefix}`}`);
-    print(describeFunctions(definitions, base, host.hostJson.routePrefix, host.nextOccurrences()));
+    print(describeFunctions(served, base, host.hostJson.routePrefix, host.nextOccurrences()));
     const running = sandbox;
     if (running) print(await seedAndAnnounce({ apiUrl: host.apiUrl.replace("127.0.0.1", "localhost"), settings: merged, env, sandbox: running }));
     return {
