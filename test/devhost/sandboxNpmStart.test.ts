@@ -45,7 +45,8 @@ describe("npm start with the mail sandbox (README quick start)", () => {
     child = spawn("npm", ["start", "--", "--devhost"], {
       cwd: process.cwd(), detached: true, stdio: ["ignore", "pipe", "pipe"],
       env: {
-        ...process.env, PORT: String(port), LOG_LEVEL: "warn",
+        // The keys too: a local.settings.json left with other keys must not decide what this test sends.
+        ...process.env, PORT: String(port), LOG_LEVEL: "warn", API_KEY: KEY, API_MASTER_KEY: "local-master-key",
         AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()),
         SANDBOX_SMTP_PORT: "0", SANDBOX_POP3_PORT: "0", SANDBOX_DATA_DIR: dataDir, MAIL_SANDBOX: "",
         SCHEDULER_SCHEDULE: `*/${PERIOD_S} * * * * *`, NODE_EXTRA_CA_CERTS: "", EMAIL_SYNC_SANDBOX_CA: "",

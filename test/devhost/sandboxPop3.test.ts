@@ -9,6 +9,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pop3Session } from "../../shared/pop3/index.js";
@@ -118,5 +119,30 @@ describe("mail sandbox: POP3", () => {
       assert.equal(code, "ECONNREFUSED", `port ${port} must not answer on ${external.address}`);
     }
     if (!external) t.diagnostic("no non-loopback IPv4 interface here: only the loopback side was checked");
+  });
+});
+
+describe("mail sandbox: POP3 STLS", () => {
+  it("discards commands pipelined before the TLS handshake (they are not run inside the protected session)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sandbox-stls-"));
+    const sandbox = await startSandbox({ enabled: true, smtpPort: 0, pop3Port: 0, dataDir: dir });
+    try {
+      const plain = net.connect(sandbox.pop3Port, "127.0.0.1");
+      const read = (socket: net.Socket): Promise<string> => new Promise((resolve) => socket.once("data", (c: Buffer) => resolve(c.toString("latin1"))));
+      assert.match(await read(plain), /^\+OK/);
+      // USER/PASS written in the same packet as STLS: an attacker in the path could add them.
+      const okStls = read(plain);
+      plain.write(`STLS\r\nUSER ${bob.address}\r\nPASS ${bob.password}\r\n`);
+      assert.match(await okStls, /^\+OK begin TLS/);
+      const secure = tls.connect({ socket: plain, ca: sandbox.ca, servername: "localhost" });
+      await new Promise<void>((resolve, reject) => { secure.once("secureConnect", resolve); secure.once("error", reject); });
+      const reply = read(secure);
+      secure.write("STAT\r\n");
+      assert.match(await reply, /^-ERR not logged in/, "the pipelined login did not count");
+      secure.destroy();
+    } finally {
+      await sandbox.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
