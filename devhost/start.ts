@@ -3,15 +3,14 @@
  * `func start` when Azure Functions Core Tools is installed, otherwise with the dev host, and
  * stops everything on Ctrl+C / SIGTERM. `--devhost` picks the dev host even when func is there.
  */
-import { sandboxRelaunchEnv } from "./sandbox/prelaunch.js";
-import { relaunch } from "./sandbox/trust.js";
 import { runStart, StartupError } from "./startup.js";
 
 async function main(): Promise<void> {
   // With the mail sandbox on, the dev host must trust its CA from start-up (NODE_EXTRA_CA_CERTS):
   // if this process does not, it runs again with it and only waits here (sandbox/trust.ts).
+  const { sandboxRelaunchEnv } = await import("./sandbox/prelaunch.js");
   const relaunchEnv = await sandboxRelaunchEnv(process.cwd(), process.argv.slice(2), process.env);
-  if (relaunchEnv) process.exit(await relaunch(relaunchEnv));
+  if (relaunchEnv) process.exit(await (await import("./sandbox/trust.js")).relaunch(relaunchEnv));
   let started;
   try {
     started = await runStart({

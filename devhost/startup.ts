@@ -14,10 +14,8 @@ import type { FunctionDefinition } from "../shared/runtime/functionDefinitions.j
 import { startDevHost } from "./host.js";
 import type { DevHostLog } from "./invocation.js";
 import { applyToEnv, ensureLocalSettings, mergeSettings } from "./localSettings.js";
-import { seedAndAnnounce } from "./sandbox/announce.js";
 import { readSandboxConfig } from "./sandbox/config.js";
-import { sandboxMessagesRoute } from "./sandbox/messagesRoute.js";
-import { startSandbox, type Sandbox } from "./sandbox/sandbox.js";
+import type { Sandbox } from "./sandbox/sandbox.js";
 
 /** The ports `UseDevelopmentStorage=true` means. */
 export const DEV_STORAGE_PORTS = { blob: 10000, queue: 10001, table: 10002 } as const;
@@ -109,8 +107,12 @@ export async function runStart(options: StartOptions): Promise<Started> {
     const target = storageTarget(settings);
     const definitions = await options.loadDefinitions();
     // The sandbox and its route exist only here, in the dev host: never in functions/definitions.ts.
-    sandbox = sandboxConfig.enabled ? await startSandbox(sandboxConfig) : undefined;
-    const served = sandbox ? [...definitions, sandboxMessagesRoute(sandbox.store)] : definitions;
+    // Loaded only when on: they need devDependencies (smtp-server, selfsigned) that MAIL_SANDBOX=off does not.
+    const sandboxModules = sandboxConfig.enabled
+      ? await Promise.all([import("./sandbox/sandbox.js"), import("./sandbox/messagesRoute.js"), import("./sandbox/announce.js")])
+      : undefined;
+    sandbox = sandboxModules ? await sandboxModules[0].startSandbox(sandboxConfig) : undefined;
+    const served = sandbox && sandboxModules ? [...definitions, sandboxModules[1].sandboxMessagesRoute(sandbox.store)] : definitions;
     const host = await startDevHost({
       definitions: served,
       settings: merged,
@@ -125,7 +127,7 @@ export async function runStart(options: StartOptions): Promise<Started> {
     print(`Dev host listening on ${host.hostJson.routePrefix === "" ? base : `${base}/${host.hostJson.routePrefix}`}`);
     print(describeFunctions(served, base, host.hostJson.routePrefix, host.nextOccurrences()));
     const running = sandbox;
-    if (running) print(await seedAndAnnounce({ apiUrl: host.apiUrl.replace("127.0.0.1", "localhost"), settings: merged, env, sandbox: running }));
+    if (running && sandboxModules) print(await sandboxModules[2].seedAndAnnounce({ apiUrl: host.apiUrl.replace("127.0.0.1", "localhost"), settings: merged, env, sandbox: running }));
     return {
       mode: "devhost",
       exited: new Promise<number>(() => undefined),

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { generate } from "selfsigned";
 
 export interface SandboxCertificate {
   caPath: string;
@@ -41,6 +40,8 @@ export async function ensureCertificate(dataDir: string, now = new Date()): Prom
     const [ca, cert, key] = files.map((f) => readFileSync(f, "utf8")) as [string, string, string];
     if (stillGood(ca, now) && stillGood(cert, now)) return { caPath, ca, cert, key, created: false };
   }
+  // Imported here: a devDependency, needed only the first time (or when the certificate expires).
+  const { generate } = await import("selfsigned");
   const notAfterDate = new Date(now.getTime() + VALID_DAYS * 24 * 3600_000);
   const caPems = await generate([{ name: "commonName", value: "email-sync sandbox CA (local only)" }], {
     keyType: "ec", algorithm: "sha256", notBeforeDate: now, notAfterDate,
