@@ -33,7 +33,8 @@ export function trustedEnv(env: Record<string, string | undefined>, caPath: stri
  * process group, so a Ctrl+C reaches it once, forwarded from here, not twice (terminal and us).
  */
 export function relaunch(env: Record<string, string | undefined>): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env, detached: true });
+  // On Windows `detached` would open a new console window instead; there Ctrl+C reaches both anyway.
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env, detached: process.platform !== "win32" });
   const forward = (signal: NodeJS.Signals): void => {
     if (child.exitCode === null) child.kill(signal);
   };
