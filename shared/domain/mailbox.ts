@@ -26,7 +26,7 @@ const mailboxFields = {
   active: z.boolean().optional(),
   isForwardMailbox: z.boolean().optional(),
   deleteEmailsAfterProcessing: z.boolean().optional(),
-  processEmailReceivedAfter: isoTimestamp.nullable().optional(),
+  processEmailReceivedAfter: isoTimestamp.nullable().optional().describe("overrides the profile's processEmailFrom; " + "the cut-off: mail the server received before it (the topmost readable Received: date; Date only without one; the fetch time without either) is skipped, left on the server and filed once the effective cut-off is cleared or moved earlier (docs/incoming.md)"),
   incomingFilter: incomingFilter.optional(),
 };
 export const mailboxCreate = z.strictObject({ owner, emailAddress, ...mailboxFields });
@@ -67,9 +67,9 @@ export interface DirectionState {
   lastSuccessfulSyncAt: string | null;
 }
 
-export const NEW_DIRECTION: DirectionState = Object.freeze({
+export const NEW_DIRECTION: Readonly<DirectionState> = Object.freeze({
   status: "notRun", enabled: false, lastError: null, transientFailureCount: 0, postponedUntil: null, lastSyncAt: null, lastSuccessfulSyncAt: null,
-}) as DirectionState;
+});
 
 export interface Mailbox {
   id: string;

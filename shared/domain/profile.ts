@@ -74,7 +74,7 @@ const profileFields = {
   outgoingCredentials: credentialsInput.nullable().optional(),
   allowUntrustedCertificates: z.boolean().optional(),
   allowCredentialsOverInsecureChannels: z.boolean().optional(),
-  processEmailFrom: isoTimestamp.nullable().optional(),
+  processEmailFrom: isoTimestamp.nullable().optional().describe("the cut-off: mail the server received before it (the topmost readable Received: date; Date only without one; the fetch time without either) is skipped, left on the server and filed once the effective cut-off is cleared or moved earlier (docs/incoming.md)"),
   minPollingIntervalMinutes: z.number().int().min(0).max(1440).optional(),
   maxConcurrentConnections: z.number().int().min(1).max(300).optional(),
 };
