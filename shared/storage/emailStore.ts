@@ -13,6 +13,12 @@ const subjectKey = (normalized: string): string => createHash("sha256").update(n
 export const emailLookup = {
   mailbox: (id: string): string => `mailbox:${id}`,
   token: (token: string): string => `token:${token.toLowerCase()}`,
+  /**
+   * Outgoing emails only, by the token they were sent with: the anchor a reply correlates to.
+   * Separate from `token`, so incoming mail quoting a token (anyone can send it) never crowds the
+   * sender's own email out of the bounded lookup.
+   */
+  tokenIssued: (token: string): string => `token-out:${token.toLowerCase()}`,
   conversation: (id: string): string => `conv:${id}`,
   subject: (normalized: string): string => `subject:${subjectKey(normalized)}`,
   messageId: (messageId: string): string => `msgid:${messageId}`,
@@ -39,6 +45,7 @@ export function createEmailTable(client: TableClient): DocumentTable<EmailActivi
     lookupKeys: (e) => [
       ...new Set([e.mailboxId, ...e.receivedByMailboxIds].map(emailLookup.mailbox)),
       ...(e.trackingToken ? [emailLookup.token(e.trackingToken)] : []),
+      ...(e.trackingToken && e.direction === "outgoing" ? [emailLookup.tokenIssued(e.trackingToken)] : []),
       emailLookup.conversation(e.conversationId),
       ...(e.normalizedSubject ? [emailLookup.subject(e.normalizedSubject)] : []),
     ],

@@ -74,6 +74,26 @@ test("a tracking token in the subject correlates a reply that kept nothing else"
   assert.equal(items[0].conversationId, "conv-tt");
 });
 
+test("mail from strangers quoting a tracking token cannot crowd the email that issued it out of correlation", async () => {
+  const now = new Date().toISOString();
+  const sent: EmailActivity = {
+    // An id that sorts after every other: the bounded lookup reads rows in id order.
+    id: `ffffffff-ffff-4fff-bfff-${randomUUID().slice(-12)}`, createdAt: now, updatedAt: now, mailboxId: "m-sender", direction: "outgoing", status: "sent", messageId: "<sent-tt9@contoso.test>",
+    inReplyTo: null, references: [], conversationId: "conv-tt9", trackingToken: "CRM:0001009", correlatedEmailId: null, correlationMethod: "none",
+    from: { address: "alice@contoso.test", name: "" }, to: [{ address: "bob@fabrikam.test", name: "" }], cc: [], bcc: [], subject: "Quote CRM:0001009",
+    textBody: "", htmlBody: null, attachments: [], sizeBytes: 0, sha256: "", receivedAt: null, sentAt: now, error: null, attempts: 1, nextAttemptAt: null,
+    receivedByMailboxIds: [], rawBlob: null, normalizedSubject: "quote crm:0001009",
+  };
+  await app.services.emails.create(sent);
+  // Twenty messages quoting the token arrive first (more than the bounded token lookup reads).
+  const noise = Array.from({ length: 20 }, (_, i) => mail(`tt9-noise-${i}`, `From: x${i}@elsewhere.test\r\nSubject: Spam CRM:0001009\r\n`));
+  await run(noise, "tt9-noise@contoso.test", { incomingFilter: "all" }, { name: "tt9-noise" });
+  const { items } = await run([mail("tt9-reply", "From: bob@fabrikam.test\r\nSubject: Price list CRM:0001009\r\n")], "tt9@contoso.test", { incomingFilter: "responsesToTracked" }, { name: "tt9" });
+  assert.equal(items.length, 1);
+  assert.equal(items[0].correlationMethod, "trackingToken");
+  assert.equal(items[0].correlatedEmailId, sent.id, "the issuer, not one of the strangers' messages");
+});
+
 test("attachments over maxAttachmentSizeKb are left out with a warning", async () => {
   await app.call("PATCH", "/api/settings", { body: { maxAttachmentSizeKb: 1 } });
   try {

@@ -55,8 +55,11 @@ async function firstPage(services: Services, key: string, top: number): Promise<
 export async function correlate(services: Services, settings: OrgSettings, input: CorrelationInput): Promise<Correlation> {
   const token = findTrackingToken(input.subject, settings);
   if (token) {
-    // Replies carry the token too; the activity that issued it (the outgoing one) is the anchor.
-    const found = (await firstPage(services, emailLookup.token(token), MAX_TOKEN_CANDIDATES))
+    // The outgoing email that issued the token is the anchor; when the counter has wrapped, the
+    // newest. Incoming mail quoting the token is looked at only when no issuer is indexed (emails
+    // stored before the issuer index existed), so strangers' mail cannot crowd the issuer out.
+    const issued = (await firstPage(services, emailLookup.tokenIssued(token), MAX_TOKEN_CANDIDATES)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    const found = issued.length > 0 ? issued : (await firstPage(services, emailLookup.token(token), MAX_TOKEN_CANDIDATES))
       .sort((a, b) => (a.direction === b.direction ? a.createdAt.localeCompare(b.createdAt) : a.direction === "outgoing" ? -1 : 1));
     const e = found[0];
     if (e) return { correlatedEmailId: e.id, correlationMethod: "trackingToken", conversationId: e.conversationId, trackingToken: token };
