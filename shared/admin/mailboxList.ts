@@ -6,11 +6,9 @@
 import type { Mailbox } from "../domain/mailbox.js";
 import type { MailboxFilter } from "../domain/mailboxQuery.js";
 import type { Services } from "../runtime/services.js";
-import { odataString, onePage, rowKeyPrefixFilter, type Page } from "../storage/documentTable.js";
+import { onePage, type Page } from "../storage/documentTable.js";
 import { mailboxODataFilter } from "../storage/mailboxIndex.js";
 
-/** DocumentTable's document rows (documentTable.ts DOC_PREFIX); index rows use other prefixes. */
-const DOC_ROW_PREFIX = "e:";
 /** Ids are read in Storage's largest page (1,000 entities). */
 const ID_PAGE = 1000;
 
@@ -28,13 +26,12 @@ export async function listMailboxes(
 export async function matchingMailboxIds(services: Services, filter: MailboxFilter, limit: number): Promise<string[]> {
   const table = services.repos.mailboxes;
   const odata = mailboxODataFilter(filter, services.clock.now().toISOString());
-  const range = `PartitionKey eq '${odataString(table.partition)}' and ${rowKeyPrefixFilter(DOC_ROW_PREFIX)}`;
-  const query = () => table.client.listEntities<object>({ queryOptions: { filter: odata ? `${range} and (${odata})` : range, select: ["RowKey"] } });
+  const query = () => table.client.listEntities<object>({ queryOptions: { filter: table.documentsFilter(odata), select: ["RowKey"] } });
   const ids: string[] = [];
   let token: string | undefined;
   do {
     const page = await onePage(query(), ID_PAGE, token);
-    for (const row of page.rows) if (row.rowKey) ids.push(row.rowKey.slice(DOC_ROW_PREFIX.length));
+    for (const row of page.rows) if (row.rowKey) ids.push(table.idOfRow(row.rowKey));
     token = page.continuationToken ?? undefined;
   } while (token && ids.length <= limit);
   return ids.slice(0, limit + 1);

@@ -182,8 +182,3 @@ export function ineligibility(m: Mailbox, direction: Direction, settings: OrgSet
   if (!isApprovedEnough(m, settings)) return "notApproved";
   return null;
 }
-
-/** Either direction failed (disabled) or is postponed now: the "With errors" view. */
-export function hasErrors(m: Mailbox, now: Date): boolean {
-  return [m.incoming, m.outgoing].some((d) => d.status === "failure" || (d.postponedUntil !== null && Date.parse(d.postponedUntil) > now.getTime()));
-}

@@ -213,9 +213,22 @@ export class DocumentTable<T extends { id: string }> {
     return `PartitionKey eq '${odataString(this.options.partition)}' and ${rowKeyPrefixFilter(prefix)}`;
   }
 
-  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<Page<T>> {
+  /**
+   * The OData filter of this table's document rows (not its unique or lookup rows), narrowed by
+   * `filter` on the index properties: for queries that read only keys or index properties.
+   */
+  documentsFilter(filter?: string): string {
     const range = this.prefixFilter(DOC_PREFIX);
-    const filter = opts.filter ? `${range} and (${opts.filter})` : range;
+    return filter ? `${range} and (${filter})` : range;
+  }
+
+  /** The document id of a document row's RowKey. */
+  idOfRow(rowKey: string): string {
+    return rowKey.slice(DOC_PREFIX.length);
+  }
+
+  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<Page<T>> {
+    const filter = this.documentsFilter(opts.filter);
     const page = await onePage(this.client.listEntities<DocEntity>({ queryOptions: { filter } }), opts.top, opts.continuationToken);
     return { items: page.rows.map((e) => ({ doc: this.parse(e), etag: e.etag })), continuationToken: page.continuationToken };
   }

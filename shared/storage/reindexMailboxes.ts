@@ -8,7 +8,7 @@
 import { RestError, type TableClient } from "@azure/data-tables";
 import { AppError } from "../errors.js";
 import type { StorageClients } from "./clients.js";
-import { odataString, rowKeyPrefixFilter, storageError, type DocumentTable } from "./documentTable.js";
+import { storageError, type DocumentTable } from "./documentTable.js";
 import { INDEX_VERSION_PROPERTY, MAILBOX_INDEX_VERSION } from "./mailboxIndex.js";
 import { createRepositories } from "./repositories.js";
 import { TABLES } from "./names.js";
@@ -16,8 +16,6 @@ import type { Mailbox } from "../domain/mailbox.js";
 
 /** Outside the mailbox partition, so no list of mailboxes ever meets it. */
 const MARKER = { partitionKey: "meta", rowKey: "mailboxIndexVersion" } as const;
-/** DocumentTable's document rows (documentTable.ts DOC_PREFIX). */
-const DOC_ROW_PREFIX = "e:";
 /** Rewrites in flight at once: 10,000 old rows take seconds, not minutes, at the one start that does them. */
 const IN_FLIGHT = 16;
 
@@ -50,10 +48,10 @@ export async function reindexMailboxes(clients: StorageClients): Promise<number>
   try {
     if ((await doneVersion(table)) >= MAILBOX_INDEX_VERSION) return 0;
     const repo = createRepositories(clients).mailboxes;
-    const filter = `PartitionKey eq '${odataString(repo.partition)}' and ${rowKeyPrefixFilter(DOC_ROW_PREFIX)}`;
+    const filter = repo.documentsFilter();
     const stale: string[] = [];
     for await (const row of table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ["RowKey", INDEX_VERSION_PROPERTY] } })) {
-      if (row[INDEX_VERSION_PROPERTY] !== MAILBOX_INDEX_VERSION && row.rowKey) stale.push(row.rowKey.slice(DOC_ROW_PREFIX.length));
+      if (row[INDEX_VERSION_PROPERTY] !== MAILBOX_INDEX_VERSION && row.rowKey) stale.push(repo.idOfRow(row.rowKey));
     }
     let rewritten = 0;
     for (let i = 0; i < stale.length; i += IN_FLIGHT) {

@@ -23,13 +23,24 @@ export interface LoginCredentials {
   authorizationId?: string;
 }
 
+/** The profile's separate outgoing credentials, when it does not use the same settings for outgoing. */
+const separateOutgoing = (profile: Profile, direction: Direction): StoredCredentials | null =>
+  (direction === "outgoing" && !profile.useSameSettingsForOutgoing ? profile.outgoingCredentials : null) ?? null;
+
 export function storedCredentialsFor(profile: Profile, mailbox: Mailbox, direction: Direction): StoredCredentials | null {
-  if (direction === "outgoing" && !profile.useSameSettingsForOutgoing && profile.outgoingCredentials) return profile.outgoingCredentials;
-  return profile.authenticateUsing === "profileCredentials" ? profile.credentials : mailbox.credentials;
+  return separateOutgoing(profile, direction) ?? (profile.authenticateUsing === "profileCredentials" ? profile.credentials : mailbox.credentials);
 }
 
 const usesOAuth = (profile: Profile, direction: Direction): boolean =>
   (direction === "incoming" ? profile.incoming.authProtocol : profile.outgoing.authProtocol) === "xoauth2";
+
+/**
+ * The direction logs in with the profile's account or OAuth client, not the mailbox's own: a
+ * refused login is then the profile's problem (sync/failureAlerts.ts).
+ */
+export function profileHoldsCredentials(profile: Profile, direction: Direction): boolean {
+  return usesOAuth(profile, direction) || separateOutgoing(profile, direction) !== null || profile.authenticateUsing === "profileCredentials";
+}
 
 /** `opts` choose the OAuth token for a direction that logs in with XOAUTH2 (see TokenOptions). */
 export async function credentialsFor(

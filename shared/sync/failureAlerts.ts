@@ -13,6 +13,7 @@ import type { Profile } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
 import { adviceFor } from "./advice.js";
 import { raiseAlert } from "./alerts.js";
+import { profileHoldsCredentials } from "./connectionCredentials.js";
 
 /** Errors of the server, whoever logs in. */
 const SERVER_LEVEL = new Set<string>([
@@ -20,14 +21,6 @@ const SERVER_LEVEL = new Set<string>([
 ]);
 /** Errors of the login: the profile's when the profile holds the credentials of that direction. */
 const LOGIN_LEVEL = new Set<string>(["AUTH_FAILED", "AUTH_MECHANISM_UNSUPPORTED", "CREDENTIALS_MISSING", "SECRET_NOT_FOUND", "DELEGATION_UNSUPPORTED"]);
-
-/** The direction logs in with the profile's account or OAuth client, not the mailbox's own. */
-export function profileHoldsCredentials(profile: Profile, direction: Direction): boolean {
-  const endpoint = direction === "incoming" ? profile.incoming : profile.outgoing;
-  if (endpoint.authProtocol === "xoauth2") return true;
-  if (direction === "outgoing" && !profile.useSameSettingsForOutgoing && profile.outgoingCredentials) return true;
-  return profile.authenticateUsing === "profileCredentials";
-}
 
 export function isProfileLevel(err: AppError, profile: Profile, direction: Direction): boolean {
   return SERVER_LEVEL.has(err.code) || (LOGIN_LEVEL.has(err.code) && profileHoldsCredentials(profile, direction));
