@@ -19,6 +19,9 @@ import { testAndEnableRoutes } from "./testAndEnable.js";
 import { mailboxTestFunction } from "./mailboxTest.js";
 import { emailSendRoutes } from "./emailsSend.js";
 import { mailboxOutgoingFunction } from "./mailboxOutgoing.js";
+import { consoleRoute } from "./console.js";
+import { operationsRoutes } from "./operations.js";
+import { recordingLastRun } from "../shared/admin/operations.js";
 
 export const definitions: FunctionDefinition[] = [
   healthRoute,
@@ -33,7 +36,10 @@ export const definitions: FunctionDefinition[] = [
   ...emailSendRoutes,
   ...testAndEnableRoutes,
   openApiRoute,
-  mailboxSchedulerFunction,
+  consoleRoute,
+  ...operationsRoutes,
+  // Records each run for GET /api/operations (shared/admin/operations.ts).
+  recordingLastRun(mailboxSchedulerFunction),
   mailboxIncomingFunction,
   mailboxOutgoingFunction,
   mailboxTestFunction,

@@ -1,0 +1,18 @@
+/**
+ * @module Route: GET /api/console/{*path}, the admin console's static assets (shared/console/).
+ */
+import { documentRoute } from "../shared/http/route.js";
+import { CONSOLE_ROUTE, createConsoleRoute } from "../shared/console/route.js";
+
+documentRoute({
+  name: "console", method: "GET", route: CONSOLE_ROUTE, role: "public",
+  summary: "The admin console (HTML, script and style; no key needed to load it, every API call it makes sends the admin's key or rides on Easy Auth). /api/console redirects to /api/console/",
+  success: { status: 200, description: "index.html for the empty path, else the named asset (text/html, text/javascript, text/css)" },
+  errors: [
+    { status: 302, description: "/api/console without the trailing slash: Location console/" },
+    { status: 304, description: "If-None-Match names the asset's ETag" },
+    { status: 401, description: "A key was sent and it is not valid" },
+  ],
+});
+
+export const consoleRoute = createConsoleRoute();
