@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // Tests assert on parsed JSON field by field; `any` there is the honest type.
-    files: ["test/**/*.ts", "test-e2e/**/*.ts", "test-fuzz/**/*.ts"],
+    files: ["test/**/*.ts", "test-e2e/**/*.ts", "test-fuzz/**/*.ts", "test-browser/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-member-access": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",
