@@ -2,7 +2,7 @@
  * @module Alerts, newest first. RowKeys are inverted timestamps so a plain range read returns the
  * newest alerts first; repeats of the same alert fold into one row through a fold-key index.
  */
-import { RestError, type TableClient } from "@azure/data-tables";
+import { RestError, type TableClient, type TableEntity } from "@azure/data-tables";
 import { randomUUID } from "node:crypto";
 import type { Alert, AlertLevel, AlertOwner } from "../domain/alert.js";
 import { encodeKey, onePage, rowKeyPrefixFilter, storageError } from "./documentTable.js";
@@ -33,6 +33,13 @@ export interface NewAlert {
   owner?: AlertOwner | null;
 }
 
+/**
+ * Writers counting repeats of one alert at once take turns by ETag; each round one of them wins,
+ * so this many rounds let that many concurrent writers through (a poll files PIPELINE_WINDOW
+ * messages at once, and several instances may poll mailboxes of one profile).
+ */
+const FOLD_ATTEMPTS = 16;
+
 const ownerFields = (owner: AlertOwner | null | undefined): Pick<AlertEntity, "ownerType" | "ownerId"> =>
   owner ? { ownerType: owner.type, ownerId: owner.id } : {};
 
@@ -53,10 +60,26 @@ export class AlertStore {
 
   /** Adds an alert, or when `foldKey` names an alert raised before, counts the repeat on it. */
   async add(alert: NewAlert, now: Date, foldKey?: string, options: { countRepeats?: boolean } = {}): Promise<Alert> {
-    if (foldKey) {
-      const folded = await this.fold(foldKey, alert, now, options.countRepeats ?? true);
-      if (folded) return folded;
+    if (!foldKey) return this.create(alert, now);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = await this.fold(foldKey, alert, now, options.countRepeats ?? true);
+      if ("alert" in found) return found.alert;
+      // Another writer raised the same alert between our look and our write: count on it instead.
+      const created = await this.create(alert, now, { foldKey, etag: found.foldEtag }).catch((err: unknown) => {
+        if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return undefined;
+        throw storageError(err);
+      });
+      if (created) return created;
     }
+    throw storageError(new Error("the alert kept changing while it was raised"));
+  }
+
+  /**
+   * A new alert. With a fold key, the fold row is written in the same transaction (created, or
+   * replaced when it points to an alert retention removed), so two writers raising the same alert
+   * at once cannot both start one: the loser's transaction fails with 409 or 412.
+   */
+  private async create(alert: NewAlert, now: Date, fold?: { foldKey: string; etag: string | undefined }): Promise<Alert> {
     const rowKey = rowKeyFor(now, randomUUID());
     const at = now.toISOString();
     const entity: AlertEntity = {
@@ -66,36 +89,51 @@ export class AlertStore {
       ...(alert.emailId ? { emailId: alert.emailId } : {}),
       ...ownerFields(alert.owner),
     };
-    try {
-      await this.client.createEntity(entity);
-      if (foldKey) await this.client.upsertEntity({ partitionKey: PK, rowKey: FOLD_PREFIX + encodeKey(foldKey), alertRowKey: rowKey }, "Replace");
-    } catch (err) {
-      throw storageError(err);
+    if (!fold) {
+      try {
+        await this.client.createEntity(entity);
+      } catch (err) {
+        throw storageError(err);
+      }
+      return toAlert(entity);
     }
+    const foldRow = { partitionKey: PK, rowKey: FOLD_PREFIX + encodeKey(fold.foldKey), alertRowKey: rowKey };
+    await this.client.submitTransaction([
+      ["create", entity as unknown as TableEntity],
+      fold.etag === undefined ? ["create", foldRow] : ["update", foldRow, "Replace", { etag: fold.etag }],
+    ]);
     return toAlert(entity);
   }
 
-  private async fold(foldKey: string, alert: NewAlert, now: Date, countRepeats: boolean): Promise<Alert | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+  /** Counts a repeat on the alert `foldKey` names; else the fold row's ETag when it points nowhere. */
+  private async fold(foldKey: string, alert: NewAlert, now: Date, countRepeats: boolean): Promise<{ alert: Alert } | { foldEtag: string | undefined }> {
+    for (let attempt = 0; attempt < FOLD_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt)); // spread racing writers
       let target: AlertEntity & { etag: string };
+      let idx: { alertRowKey: string; etag: string };
       try {
-        const idx = await this.client.getEntity<{ alertRowKey: string }>(PK, FOLD_PREFIX + encodeKey(foldKey));
-        target = await this.client.getEntity<AlertEntity>(PK, idx.alertRowKey);
+        idx = await this.client.getEntity<{ alertRowKey: string }>(PK, FOLD_PREFIX + encodeKey(foldKey));
       } catch (err) {
-        if (err instanceof RestError && err.statusCode === 404) return undefined;
+        if (err instanceof RestError && err.statusCode === 404) return { foldEtag: undefined };
         throw storageError(err);
       }
-      if (!countRepeats) return toAlert(target);
+      try {
+        target = await this.client.getEntity<AlertEntity>(PK, idx.alertRowKey);
+      } catch (err) {
+        if (err instanceof RestError && err.statusCode === 404) return { foldEtag: idx.etag };
+        throw storageError(err);
+      }
+      if (!countRepeats) return { alert: toAlert(target) };
       // The owner follows the setting as it is now: switched on later, the repeat reaches the wall.
       const next = { ...target, message: alert.message, count: target.count + 1, lastAt: now.toISOString(), ...ownerFields(alert.owner) };
       try {
         await this.client.updateEntity(next, "Replace", { etag: target.etag });
-        return toAlert(next);
+        return { alert: toAlert(next) };
       } catch (err) {
         if (!(err instanceof RestError && err.statusCode === 412)) throw storageError(err);
       }
     }
-    return undefined;
+    throw storageError(new Error("the alert kept changing while it was counted"));
   }
 
   async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<{ items: Alert[]; continuationToken: string | null }> {

@@ -143,12 +143,26 @@ export class DocumentTable<T extends { id: string }> {
     return found;
   }
 
-  async create(doc: T): Promise<Stored<T>> {
+  async create(doc: T, options: { explain?: boolean } = {}): Promise<Stored<T>> {
     const actions: TransactionAction[] = [["create", this.entity(doc)]];
     for (const rowKey of this.uniqueRows(doc).keys()) actions.push(["create", this.indexRow(rowKey, doc.id)]);
     for (const rowKey of this.lookupRows(doc)) actions.push(["create", this.indexRow(rowKey, doc.id)]);
-    const etag = await this.submit(actions, doc, DOC_PREFIX + doc.id);
+    const etag = await this.submit(actions, doc, DOC_PREFIX + doc.id, options.explain ?? true);
     return { doc, etag };
+  }
+
+  /**
+   * Creates `doc` unless one of its unique keys is held already: then undefined, with no read to
+   * find out which (the caller knows what to look up). One request either way, so a writer that
+   * expects to win can skip the "does it exist?" read.
+   */
+  async tryCreate(doc: T): Promise<Stored<T> | undefined> {
+    try {
+      return await this.create(doc, { explain: false });
+    } catch (err) {
+      if (err instanceof AppError && err.code === "CONFLICT") return undefined;
+      throw err;
+    }
   }
 
   /** The partition every row of this table lives in (for rows that must share a transaction). */
@@ -263,7 +277,7 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
-  private async submit(actions: TransactionAction[], doc: T, docRowKey: string): Promise<string> {
+  private async submit(actions: TransactionAction[], doc: T, docRowKey: string, explain = true): Promise<string> {
     try {
       const result = await this.client.submitTransaction(actions);
       const etag = result.getResponseForEntity(docRowKey)?.etag;
@@ -271,7 +285,9 @@ export class DocumentTable<T extends { id: string }> {
       // Deletes carry no etag; updates through some emulators omit it: read it back.
       return (await this.get(doc.id))?.etag ?? "";
     } catch (err) {
-      if (err instanceof RestError && err.statusCode === 409) throw await this.explainConflict(doc);
+      if (err instanceof RestError && err.statusCode === 409) {
+        throw explain ? await this.explainConflict(doc) : conflict(`${this.options.noun} holds a unique key another one holds.`);
+      }
       if (err instanceof RestError && (err.statusCode === 412 || err.statusCode === 404)) {
         // A batch fails as a whole; 404 on a conditional update means the document is gone.
         if (err.statusCode === 404 && !(await this.get(doc.id))) throw notFound(this.options.noun);

@@ -149,7 +149,8 @@ describe("hostile mail", () => {
       return lookupPage(key, top, token);
     };
     try {
-      const bug = msg("Message-ID: <bug@evil.test>\r\nSubject: trips a bug\r\n");
+      // A reply, so smart matching looks the subject up (correlate.ts presentsAsReply).
+      const bug = msg("Message-ID: <bug@evil.test>\r\nSubject: Re: trips a bug\r\n");
       const { items, server } = await pollAll("bug@contoso.test", [bug]);
       await server.close();
       assert.equal(items[0].status, "quarantined");
@@ -157,7 +158,7 @@ describe("hostile mail", () => {
       assert.match(items[0].error.message, /INTERNAL/);
 
       mode = "down";
-      const down = await Pop3TestServer.start({ messages: [msg("Message-ID: <down@evil.test>\r\nSubject: storage down\r\n")] });
+      const down = await Pop3TestServer.start({ messages: [msg("Message-ID: <down@evil.test>\r\nSubject: RE: storage down\r\n")] });
       try {
         const { mailboxId } = await enabledMailbox(app, { port: down.port, address: "down@contoso.test" });
         const r = await pollMailbox(app.services, mailboxId);
@@ -292,13 +293,14 @@ describe("hostile mail", () => {
       const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "gap@contoso.test" });
       const first = await pollMailbox(app.services, mailboxId);
       assert.equal(first.status === "failed" && first.code, "STORAGE_UNAVAILABLE");
-      assert.equal((await emailsOf(app, mailboxId)).length, 1, "the first activity was written, its marker was not");
+      // Markers are written in batches after the activities: both activities were written, no marker.
+      assert.equal((await emailsOf(app, mailboxId)).length, 2, "the activities were written, their markers were not");
       await app.services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: null } }));
       assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
       const items = await emailsOf(app, mailboxId);
       assert.equal(items.length, 2);
       const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
-      assert.equal(mb.stats.received, 2, "the activity the dead attempt wrote is counted once, by the attempt that marks it");
+      assert.equal(mb.stats.received, 2, "the activities the dead attempt wrote are counted once, by the attempt that marks them");
     } finally {
       storage.table = table;
       await server.close();

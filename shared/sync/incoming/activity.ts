@@ -53,15 +53,10 @@ async function holder(services: Services, key: string): Promise<Stored<EmailActi
   return id === undefined ? undefined : services.emails.get(id);
 }
 
-/** Creates `activity` holding `key`; undefined when a concurrent writer took the key first. */
+/** Creates `activity` with its unique key; undefined when another activity holds the key. */
 async function tryCreate(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
-  try {
-    await services.emails.create(activity);
-    return { emailId: activity.id, created: true, status: activity.status };
-  } catch (err) {
-    if (err instanceof AppError && err.code === "CONFLICT") return undefined;
-    throw err;
-  }
+  const created = await services.emails.tryCreate(activity);
+  return created ? { emailId: activity.id, created: true, status: activity.status } : undefined;
 }
 
 /** The same bytes from the same source: an earlier attempt created it and died before its marker. */
@@ -74,10 +69,15 @@ async function joined(services: Services, stored: Stored<EmailActivity>, copy: E
   return { emailId: stored.doc.id, created: false, status: stored.doc.status };
 }
 
+/**
+ * Most mail is new: the create is tried first and the transaction's own conflict on the unique
+ * key says when it is not (one request instead of a read and a write). Only then is the holder read.
+ */
 async function saveOnce(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
-  const key = emailLookup.messageId(activity.messageId);
-  const first = await holder(services, key);
-  if (!first) return tryCreate(services, activity);
+  const created = await tryCreate(services, activity);
+  if (created) return created;
+  const first = await holder(services, emailLookup.messageId(activity.messageId));
+  if (!first) return undefined; // the holder was deleted meanwhile: try again
   if (sameMessage(first.doc, activity)) return joined(services, first, activity);
   // Another message already holds this Message-ID: this one is filed on its own.
   const ownKey = emailLookup.messageIdWithDigest(activity.messageId, activity.contentDigest ?? activity.sha256);

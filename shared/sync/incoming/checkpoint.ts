@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { RestError, type TableClient, type TransactionAction } from "@azure/data-tables";
 import type { RawStore } from "../../storage/rawStore.js";
-import { boundedKey, storageError } from "../../storage/documentTable.js";
+import { boundedKey, odataString, rowKeyPrefixFilter, storageError } from "../../storage/documentTable.js";
 import type { MailboxStats } from "../../domain/mailbox.js";
 import { isParked } from "./reconsider.js";
 
@@ -104,10 +104,15 @@ const markerKey = (scope: string, uid: string): string => `m:${scope}:${boundedK
 const COUNTERS_KEY = "c:incoming";
 /** Marker reads before the first RETR go out this many at a time. */
 const READ_CONCURRENCY = 32;
+/** Rows a range query returns per page (Table Storage's maximum). */
+const QUERY_PAGE_ROWS = 1000;
+/** Markers per transaction: an entity-group transaction holds 100 rows, one is the counters row. */
+export const MARKERS_PER_TRANSACTION = 99;
 
 export class IncomingCheckpoint {
   private countersEtag: string | undefined;
   private counts: IncomingCounts | undefined;
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly table: TableClient,
@@ -145,13 +150,38 @@ export class IncomingCheckpoint {
     }
   }
 
-  /** The markers of `uids` (absent ones left out), read a bounded number at a time. */
-  async markers(uids: readonly string[]): Promise<Map<string, Marker>> {
+  /**
+   * The markers of `uids` (absent ones left out), in whichever costs fewer requests: point reads
+   * (a bounded number at a time) when there are few, else one range query over the maildrop's
+   * markers, about `known` rows long (the UIDLs settled so far). A fresh 200-message mailbox or a
+   * 2,000-message backlog costs a page or two, not a read per UIDL.
+   */
+  async markers(uids: readonly string[], known = 0): Promise<Map<string, Marker>> {
+    const pages = Math.ceil((known + uids.length) / QUERY_PAGE_ROWS);
+    if (uids.length > Math.max(pages, 1)) return this.markersByRange(uids);
     const found = new Map<string, Marker>();
     for (let i = 0; i < uids.length; i += READ_CONCURRENCY) {
       const slice = uids.slice(i, i + READ_CONCURRENCY);
       const got = await Promise.all(slice.map((uid) => this.marker(uid)));
       got.forEach((m, j) => { if (m) found.set(slice[j] ?? "", m); });
+    }
+    return found;
+  }
+
+  private async markersByRange(uids: readonly string[]): Promise<Map<string, Marker>> {
+    const wanted = new Map(uids.map((uid) => [markerKey(this.scope, uid), uid]));
+    const filter = `PartitionKey eq '${odataString(partition(this.mailboxId))}' and ${rowKeyPrefixFilter(markerKey(this.scope, ""))}`;
+    const found = new Map<string, Marker>();
+    try {
+      const rows = this.table.listEntities<MarkerEntity>({ queryOptions: { filter } });
+      for await (const page of rows.byPage({ maxPageSize: QUERY_PAGE_ROWS })) {
+        for (const e of page) {
+          const uid = wanted.get(e.rowKey);
+          if (uid !== undefined) found.set(uid, markerOf(e));
+        }
+      }
+    } catch (err) {
+      throw storageError(err);
     }
     return found;
   }
@@ -179,7 +209,7 @@ export class IncomingCheckpoint {
     for (let attempt = 0; ; attempt++) {
       const pk = partition(this.mailboxId);
       try {
-        await this.commit(["create", entityOf(pk, markerKey(this.scope, uid), marker)], countsOf(marker.outcome), initial);
+        await this.commit([["create", entityOf(pk, markerKey(this.scope, uid), marker)]], countsOf(marker.outcome), initial);
         return;
       } catch (err) {
         const status = err instanceof RestError ? err.statusCode : undefined;
@@ -191,6 +221,28 @@ export class IncomingCheckpoint {
           continue;
         }
         throw storageError(err);
+      }
+    }
+  }
+
+  /**
+   * Writes several markers and their counts in as few transactions as fit (MARKERS_PER_TRANSACTION
+   * each). A transaction is all or nothing: when one of its markers exists already (a racing
+   * worker, or an attempt that died before its checkpoint), its markers are written one by one
+   * instead, so each is still counted exactly once.
+   */
+  async markMany(entries: readonly { uid: string; marker: Marker }[], initial: IncomingCounts): Promise<void> {
+    const pk = partition(this.mailboxId);
+    for (let i = 0; i < entries.length; i += MARKERS_PER_TRANSACTION) {
+      const chunk = entries.slice(i, i + MARKERS_PER_TRANSACTION);
+      const add = chunk.reduce((sum, e) => plus(sum, countsOf(e.marker.outcome)), ZERO);
+      try {
+        await this.commit(chunk.map((e): TransactionAction => ["create", entityOf(pk, markerKey(this.scope, e.uid), e.marker)]), add, initial);
+      } catch (err) {
+        const status = err instanceof RestError ? err.statusCode : undefined;
+        if (status !== 409 && status !== 412) throw storageError(err);
+        this.counts = undefined;
+        for (const e of chunk) await this.mark(e.uid, e.marker, initial);
       }
     }
   }
@@ -213,7 +265,7 @@ export class IncomingCheckpoint {
       const moved = countsMoved(current.marker.outcome, marker.outcome);
       const pk = partition(this.mailboxId);
       try {
-        await this.commit(["update", entityOf(pk, markerKey(this.scope, uid), marker), "Replace", { etag: current.etag ?? "*" }], moved, initial);
+        await this.commit([["update", entityOf(pk, markerKey(this.scope, uid), marker), "Replace", { etag: current.etag ?? "*" }]], moved, initial);
         return { marker, moved };
       } catch (err) {
         const status = err instanceof RestError ? err.statusCode : undefined;
@@ -227,16 +279,24 @@ export class IncomingCheckpoint {
     }
   }
 
-  /** One entity-group transaction: the marker action and the counters moved by `add`. */
-  private async commit(markerAction: TransactionAction, add: IncomingCounts, initial: IncomingCounts): Promise<void> {
-    const after = plus(await this.counters(initial), add);
-    const counters: CountersEntity = { partitionKey: partition(this.mailboxId), rowKey: COUNTERS_KEY, ...after };
-    const result = await this.table.submitTransaction([
-      markerAction,
-      this.countersEtag === undefined ? ["create", counters] : ["update", counters, "Replace", { etag: this.countersEtag }],
-    ]);
-    this.counts = after;
-    this.countersEtag = result.getResponseForEntity(COUNTERS_KEY)?.etag ?? (await this.reloadEtag());
+  /**
+   * One entity-group transaction: the marker actions and the counters moved by `add`. Commits of
+   * one checkpoint run one after another (messages are processed several at a time): they all
+   * change the counters row, so concurrent ones would only refuse each other's ETag.
+   */
+  private commit(markerActions: TransactionAction[], add: IncomingCounts, initial: IncomingCounts): Promise<void> {
+    const run = this.tail.then(async () => {
+      const after = plus(await this.counters(initial), add);
+      const counters: CountersEntity = { partitionKey: partition(this.mailboxId), rowKey: COUNTERS_KEY, ...after };
+      const result = await this.table.submitTransaction([
+        ...markerActions,
+        this.countersEtag === undefined ? ["create", counters] : ["update", counters, "Replace", { etag: this.countersEtag }],
+      ]);
+      this.counts = after;
+      this.countersEtag = result.getResponseForEntity(COUNTERS_KEY)?.etag ?? (await this.reloadEtag());
+    });
+    this.tail = run.catch(() => {});
+    return run;
   }
 
   private async reloadEtag(): Promise<string | undefined> {

@@ -37,6 +37,16 @@ export function findTrackingToken(subject: string, settings: OrgSettings): strin
   return m ? `${settings.trackingToken.prefix}${m[1]}` : null;
 }
 
+/**
+ * Smart matching looks only at mail that says it follows another: a reply or forward prefix
+ * (normalizeSubject strips one), or In-Reply-To/References that found nothing. Mail that starts a
+ * thread has nothing to follow, so it costs no query (decision 0026), and two unrelated messages
+ * that merely share a subject ("Invoice", "Hello") are not threaded together.
+ */
+export function presentsAsReply(subject: string, normalizedSubject: string): boolean {
+  return subject.replace(/\s+/g, " ").trim().toLowerCase() !== normalizedSubject;
+}
+
 const NONE: Correlation = { correlatedEmailId: null, correlationMethod: "none", conversationId: null, trackingToken: null };
 
 async function load(services: Services, id: string): Promise<EmailActivity | undefined> {
@@ -69,7 +79,7 @@ export async function correlate(services: Services, settings: OrgSettings, input
   const referenced = await loadAll(services, refIds.filter((id): id is string => id !== undefined));
   const e = referenced[0];
   if (e) return { correlatedEmailId: e.id, correlationMethod: "inReplyTo", conversationId: e.conversationId, trackingToken: token };
-  if (settings.useCorrelation && input.normalizedSubject) {
+  if (settings.useCorrelation && input.normalizedSubject && (refs.length > 0 || presentsAsReply(input.subject, input.normalizedSubject))) {
     const mine = new Set(input.participants.filter((a) => a !== input.ownAddress));
     const candidates = (await firstPage(services, emailLookup.subject(input.normalizedSubject), MAX_SMART_MATCH_CANDIDATES))
       .filter((c) => c.normalizedSubject === input.normalizedSubject)

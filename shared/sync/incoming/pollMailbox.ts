@@ -22,6 +22,8 @@ import { countsOf, IncomingCheckpoint, maildropScope, type IncomingCounts, type 
 import { processMessage, recordUndownloadable, type MessageContext } from "./processMessage.js";
 import { effectiveCutoff } from "./cutoff.js";
 import { isDue, isParked } from "./reconsider.js";
+import { takeSmall } from "./takeSmall.js";
+import { FileOrder } from "./fileOrder.js";
 
 export const LEASE_MS = 5 * 60_000;
 /** The lease is renewed this often while a poll runs (by time, not per message). */
@@ -34,6 +36,12 @@ export const LEASE_RENEW_MS = LEASE_MS / 3;
 export const MAX_MESSAGES_PER_RUN = 500;
 export const MAX_RUN_MS = 4 * 60_000;
 export const POLL_DEADLINE_MS = 8 * 60_000;
+/** Messages of one mailbox stored, parsed and filed at the same time while the next download. */
+export const PIPELINE_WINDOW = 8;
+/** A message up to this size is read into memory to join the window; a larger one streams in line. */
+export const PIPELINE_MESSAGE_BYTES = 1024 * 1024;
+/** New markers are written this many at a time (checkpoint.ts markMany), and at the end of the run. */
+export const MARKER_BATCH = 64;
 /** When every connection slot of the profile is busy, try again after this. */
 export const SLOT_RETRY_SECONDS = 60;
 
@@ -81,6 +89,9 @@ export async function pollMailbox(services: Services, mailboxId: string, options
   let session: Pop3Session | undefined;
   let fetched = 0;
   let used: LoginCredentials | undefined;
+  const pending: { msgNo: number; uid: string; marker: Marker }[] = [];
+  const window = new Set<Promise<void>>(); // messages being processed (pipelining)
+  let flushPending: (() => Promise<void>) | undefined;
   /** The mailbox's counts as the counters hold them, once this run has read or written them. */
   const exact = async (): Promise<StatsChange> => (checkpoint ? { exact: await checkpoint.counters(initial) } : {});
   try {
@@ -99,7 +110,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const { seen, parked } = await cp.loadSeen();
     const unseen = listing.filter((item) => !seen.has(item.uid) && !parked.has(item.uid));
     // Processed by an earlier run that did not get to its checkpoint: no second fetch.
-    const markers = await cp.markers(unseen.map((item) => item.uid));
+    const markers = await cp.markers(unseen.map((item) => item.uid), seen.size + parked.size);
     const done = new Map<number, Marker>(); // msgNo → marker, for DELE and the checkpoint
     const toFetch: { msgNo: number; uid: string }[] = [];
     const again: typeof toFetch = [];
@@ -123,16 +134,30 @@ export async function pollMailbox(services: Services, mailboxId: string, options
       const before = previous.get(uid);
       return { services, mailbox, profile, settings, uid, scope, ...(before ? { previous: before } : {}) };
     };
-    const record = async (msgNo: number, uid: string, found: Marker): Promise<void> => {
-      let marker = found;
-      let add = countsOf(found.outcome);
-      if (previous.has(uid)) ({ marker, moved: add } = await cp.settle(uid, found, initial));
-      else await cp.mark(uid, found, initial);
+    const counted = (msgNo: number, marker: Marker, add: IncomingCounts): void => {
       done.set(msgNo, marker);
       fetched++;
       stats.received += add.received;
       stats.skipped += add.skipped;
       stats.quarantined += add.quarantined;
+    };
+    // New markers are written MARKER_BATCH at a time (one transaction per 99, with the counters);
+    // until then their messages count as not processed: a crash re-fetches and re-joins them.
+    const flush = async (): Promise<void> => {
+      const batch = pending.splice(0);
+      if (batch.length === 0) return;
+      await cp.markMany(batch, initial);
+      for (const { msgNo, marker } of batch) counted(msgNo, marker, countsOf(marker.outcome));
+    };
+    flushPending = flush;
+    const record = async (msgNo: number, uid: string, found: Marker): Promise<void> => {
+      if (previous.has(uid)) {
+        const { marker, moved } = await cp.settle(uid, found, initial);
+        counted(msgNo, marker, moved);
+        return;
+      }
+      pending.push({ msgNo, uid, marker: found });
+      if (pending.length >= MARKER_BATCH) await flush();
     };
     // Too large to download at all: recorded from the listing alone, left on the server.
     const huge = batch.filter((b) => (sizeOf.get(b.msgNo) ?? 0) > MAX_DOWNLOAD_BYTES);
@@ -148,12 +173,34 @@ export async function pollMailbox(services: Services, mailboxId: string, options
       if (go) requested++;
       return go;
     };
+    // Pipelined: while one message is stored, parsed and filed, the next ones download. A small
+    // message is read off the connection into memory and handed to the window; a large one is
+    // processed in line, streaming, so at most PIPELINE_WINDOW small messages are held at once.
+    const order = new FileOrder();
+    let failure: { err: unknown } | undefined;
+    const settleWindow = async (room: number): Promise<void> => {
+      while (window.size > room && !failure) await Promise.race(window);
+      if (failure) throw failure.err; // the caller's catch waits for the rest of the window
+    };
     for await (const { msgNo, stream } of session.retrieveMany(retrieve.map((b) => b.msgNo), { more: inBudget })) {
       keeper.assertHeld();
       const uid = uidOf.get(msgNo) ?? "";
-      await record(msgNo, uid, await processMessage(ctxOf(uid), stream));
-      taken++;
+      const body = await takeSmall(stream, PIPELINE_MESSAGE_BYTES);
+      const ticket = order.enter();
+      const work = processMessage({ ...ctxOf(uid), ticket }, body.source)
+        .finally(() => ticket.done())
+        .then((m) => record(msgNo, uid, m))
+        .then(() => { taken++; });
+      if (!body.small) {
+        await work;
+        continue;
+      }
+      const tracked: Promise<void> = work.catch((err: unknown) => { failure ??= { err }; }).finally(() => window.delete(tracked));
+      window.add(tracked);
+      await settleWindow(PIPELINE_WINDOW - 1);
     }
+    await settleWindow(0);
+    await flush();
     more = more || taken < retrieve.length;
     keeper.assertHeld();
     const deleted = new Set<number>();
@@ -178,6 +225,10 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     return { status: "done", fetched, stats, more };
   } catch (thrown) {
     session?.close();
+    // Nothing of this run may write after it has reported; what was filed before the failure
+    // keeps its markers, so the next run does not redo it.
+    await Promise.allSettled([...window]);
+    await flushPending?.().catch(() => {});
     // A server may quote what it was sent; its replies end up in lastError and alerts.
     const err = used ? scrubSecrets(thrown, used) : toAppError(thrown);
     // Losing the lease is not the mailbox's failure: the worker that holds it carries on.

@@ -30,6 +30,7 @@ import { isMailboxLevel, messageError } from "./messageFailure.js";
 import { fitBodies } from "../outgoing/fitActivity.js";
 import { effectiveCutoff, isBeforeCutoff } from "./cutoff.js";
 import { receivedTime } from "./receivedTime.js";
+import type { FileTicket } from "./fileOrder.js";
 
 export interface MessageContext {
   services: Services;
@@ -41,6 +42,8 @@ export interface MessageContext {
   scope: string;
   /** When the message is parked and looked at again (reconsider.ts): its marker so far. */
   previous?: Marker;
+  /** Its place among the messages processed at the same time (fileOrder.ts). */
+  ticket?: FileTicket;
 }
 
 /** The raw bytes as stored, with the digest that tells copies of one message apart from others. */
@@ -123,6 +126,7 @@ async function processStored(ctx: MessageContext, stored: StoredMessage): Promis
   }
   const raw = stored.bytes ?? await services.raw.downloadBuffer(stored.blobName);
   const parsed = await parseMessage(raw);
+  await ctx.ticket?.ready(parsed);
   // Mail the server received before the cut-off is not processed; it is parked with that cut-off.
   const cutoff = effectiveCutoff(ctx.mailbox, ctx.profile);
   if (cutoff !== null && isBeforeCutoff(receivedTime(parsed, services.clock.now()).at, cutoff)) return skip(ctx, stored, { cutoff });
