@@ -111,7 +111,7 @@ export function MailboxesPage({ params }: { params: URLSearchParams }) {
             <button key={v} type="button" aria-pressed={view === v} onClick={() => choose(v)}>{VIEWS[v].label}</button>
           ))}
         </div>
-        <form role="search" onSubmit={(e) => { e.preventDefault(); setQ(search.trim()); pager.reset(); }}>
+        <form role="search" onSubmit={(e) => { e.preventDefault(); setQ(search.trim()); pager.reset(); setSelected(new Set()); }}>
           <label for="mailbox-search" class="visually-hidden">Search by address</label>
           <input id="mailbox-search" type="search" placeholder="Address starts with…" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
           <button type="submit">Search</button>

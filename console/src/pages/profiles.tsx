@@ -118,6 +118,25 @@ function SecretField({ label, isSet, value, onInput }: { label: string; isSet: b
   );
 }
 
+/** One direction's server: host, port, SSL and authentication, bound to the form's in* or out* fields. */
+function EndpointFields({ f, setF, side, title, name, ports, auths }: {
+  f: Form; setF: (f: Form) => void; side: "in" | "out"; title: string; name: string; ports: string; auths: string[];
+}) {
+  const host = `${side}Host` as const, port = `${side}Port` as const, ssl = `${side}Ssl` as const, auth = `${side}Auth` as const;
+  return (
+    <fieldset><legend>{title}</legend>
+      <div class="grid-form">
+        <Field label={`${name} host`}><input required value={f[host]} onInput={(e) => setF({ ...f, [host]: e.currentTarget.value })} /></Field>
+        <Field label={`${name} port`} hint={`(empty: ${ports})`}><input inputMode="numeric" value={f[port]} onInput={(e) => setF({ ...f, [port]: e.currentTarget.value })} /></Field>
+        <label class="check"><input type="checkbox" checked={f[ssl]} onChange={(e) => setF({ ...f, [ssl]: e.currentTarget.checked })} /> {name} uses SSL</label>
+        <Field label={`${name} authentication`}>
+          <select value={f[auth]} onChange={(e) => setF({ ...f, [auth]: e.currentTarget.value })}>{auths.map((v) => <option key={v}>{v}</option>)}</select>
+        </Field>
+      </div>
+    </fieldset>
+  );
+}
+
 function ProfileForm({ profile, onSaved }: { profile: Profile | undefined; onSaved: (p: Profile) => void }) {
   const [f, setF] = useState(() => formOf(profile));
   const [error, setError] = useState<unknown>();
@@ -152,22 +171,8 @@ function ProfileForm({ profile, onSaved }: { profile: Profile | undefined; onSav
           <Field label="Owner name"><input value={f.ownerName} onInput={text("ownerName")} /></Field>
         </div>
       </fieldset>
-      <fieldset><legend>Incoming (POP3)</legend>
-        <div class="grid-form">
-          <Field label="Incoming host"><input required value={f.inHost} onInput={text("inHost")} /></Field>
-          <Field label="Incoming port" hint="(empty: 995 with SSL, 110 without)"><input inputMode="numeric" value={f.inPort} onInput={text("inPort")} /></Field>
-          <label class="check"><input type="checkbox" checked={f.inSsl} onChange={check("inSsl")} /> Incoming uses SSL</label>
-          <Field label="Incoming authentication"><select value={f.inAuth} onChange={text("inAuth")}>{["auto", "user", "apop", "saslPlain", "xoauth2"].map((v) => <option key={v}>{v}</option>)}</select></Field>
-        </div>
-      </fieldset>
-      <fieldset><legend>Outgoing (SMTP)</legend>
-        <div class="grid-form">
-          <Field label="Outgoing host"><input required value={f.outHost} onInput={text("outHost")} /></Field>
-          <Field label="Outgoing port" hint="(empty: 465 with SSL, 587 without)"><input inputMode="numeric" value={f.outPort} onInput={text("outPort")} /></Field>
-          <label class="check"><input type="checkbox" checked={f.outSsl} onChange={check("outSsl")} /> Outgoing uses SSL</label>
-          <Field label="Outgoing authentication"><select value={f.outAuth} onChange={text("outAuth")}>{["auto", "plain", "login", "xoauth2"].map((v) => <option key={v}>{v}</option>)}</select></Field>
-        </div>
-      </fieldset>
+      <EndpointFields f={f} setF={setF} side="in" title="Incoming (POP3)" name="Incoming" ports="995 with SSL, 110 without" auths={["auto", "user", "apop", "saslPlain", "xoauth2"]} />
+      <EndpointFields f={f} setF={setF} side="out" title="Outgoing (SMTP)" name="Outgoing" ports="465 with SSL, 587 without" auths={["auto", "plain", "login", "xoauth2"]} />
       <fieldset><legend>Logging in</legend>
         <div class="grid-form">
           <Field label="Authenticate using"><select value={f.authenticateUsing} onChange={text("authenticateUsing")}><option value="mailboxCredentials">each mailbox's credentials</option><option value="profileCredentials">the profile's credentials</option></select></Field>
