@@ -34,6 +34,7 @@ import { startAzurite, connectionStringFor, type AzuriteInstance } from "../shar
 import { startCountingProxies, noKinds, KINDS, type KindCounts, type Timings } from "./support/countingProxy.js";
 import { BENCH_PASSWORD, fillMaildir, startBenchDovecot, type BenchDovecot, type Delivered } from "./support/benchDovecot.js";
 import { pipelinedRead, type ReadJob } from "./support/pipelinedReader.js";
+import { azuritePid, cpuMsOf } from "./support/procStats.js";
 import type { ProductJob, ProductResult } from "./support/ingestProduct.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,7 +50,6 @@ const MESSAGE_BYTES = 4096;
 // BENCH_COMMIT overrides it (a run from an exported tree, e.g. git archive HEAD, has no .git).
 const COMMIT = process.env.BENCH_COMMIT ?? (spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: join(here, "..") }).stdout?.toString().trim() || "?");
 const DIRTY = process.env.BENCH_COMMIT ? "" : spawnSync("git", ["status", "--porcelain", "--", "shared", "functions"], { cwd: join(here, "..") }).stdout?.toString().trim() ? "+changes" : "";
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
 
 interface Scenario { key: string; title: string; users: string[]; perMailbox: number }
 const scenarios: Scenario[] = [
@@ -76,22 +76,6 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 };
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }) : "-");
-
-/** utime + stime of a process, in ms (from /proc/<pid>/stat). */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
-
-/** The pid of the Azurite child this process started last (startAzurite does not expose it). */
-function azuritePid(): number {
-  const children = readdirSync("/proc/self/task").flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, "utf8").trim().split(/\s+/)).filter(Boolean).map(Number);
-  const pids = children.filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("azurite"); } catch { return false; } });
-  const pid = pids.sort((a, b) => b - a)[0];
-  if (!pid) throw new Error("cannot find the Azurite child process");
-  return pid;
-}
 
 // ---------- contenders ----------
 

@@ -33,7 +33,9 @@ import { startCountingProxies, KINDS, type KindCounts } from "./support/counting
 const N = Number(process.argv[2] ?? 100_000);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 0);
 const SETUP_CONCURRENCY = Number(process.env.BENCH_SETUP_CONCURRENCY ?? 32);
-const COMMIT = process.env.BENCH_COMMIT ?? (spawnSync("git", ["rev-parse", "--short", "HEAD"]).stdout?.toString().trim() || "?");
+// The label of the figures: the commit, "+changes" when shared/ differs from it (BENCH_COMMIT overrides; see bench/ingest.bench.ts).
+const COMMIT = process.env.BENCH_COMMIT ??
+  `${spawnSync("git", ["rev-parse", "--short", "HEAD"]).stdout?.toString().trim() || "?"}${spawnSync("git", ["status", "--porcelain", "--", "shared"]).stdout?.toString().trim() ? "+changes" : ""}`;
 
 // Seconds between two firings of an NCRONTAB schedule of the simple forms the app uses:
 // "0 */m * * * *" (every m minutes) and "*/s * * * * *" (every s seconds).
