@@ -118,6 +118,7 @@ describe("admin console in Chromium", () => {
   it("finds the failing mailbox from the With errors view, with its error, and opens its page", async () => {
     await go("#/mailboxes");
     await page.getByRole("button", { name: "With errors" }).click();
+    await page.locator(".table-wrap[aria-busy='false']").waitFor();
     const row = page.locator("tr[data-mailbox='broken@relay.test']");
     await row.waitFor();
     assert.equal(await page.locator("tr[data-mailbox='alice@sandbox.test']").count(), 0, "a healthy mailbox is not in the view");

@@ -17,20 +17,22 @@ export interface Loaded<T> { data: T | undefined; error: unknown; loading: boole
 
 /** Loads `path` (null: nothing to load) and again whenever it changes or reload() is called. */
 export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: path !== null });
+  // `forKey` is the path and reload count the state belongs to: while it differs from the current
+  // ones the data is stale, so `loading` is true from the very render that changed the path.
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; forKey: string | null }>({ data: undefined, error: undefined, forKey: null });
   const [tick, setTick] = useState(0);
+  const key = path === null ? null : `${tick} ${path}`;
   useEffect(() => {
-    if (path === null) return;
+    if (path === null || key === null) return;
     const abort = new AbortController();
-    setState((s) => ({ ...s, loading: true, error: undefined }));
     api<T>("GET", path, { signal: abort.signal }).then(
-      (data) => setState({ data, error: undefined, loading: false }),
-      (error: unknown) => { if (!abort.signal.aborted) setState({ data: undefined, error, loading: false }); },
+      (data) => setState({ data, error: undefined, forKey: key }),
+      (error: unknown) => { if (!abort.signal.aborted) setState({ data: undefined, error, forKey: key }); },
     );
     return () => abort.abort();
-  }, [path, tick]);
+  }, [key]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  return { data: state.data, error: state.forKey === key ? state.error : undefined, loading: path !== null && state.forKey !== key, reload };
 }
 
 export function ErrorBox({ error }: { error: unknown }) {
@@ -81,6 +83,7 @@ export function JobProgress({ jobId, onDone, describe }: { jobId: string; onDone
   const [error, setError] = useState<unknown>();
   const done = useRef(onDone);
   done.current = onDone;
+  const latest = useRef<Job>({ id: jobId, kind: "", status: "queued", total: 0, done: 0, results: [], error: null });
   useEffect(() => {
     let stopped = false;
     let timer: number | undefined;
@@ -89,13 +92,15 @@ export function JobProgress({ jobId, onDone, describe }: { jobId: string; onDone
         const j = await api<Job>("GET", `jobs/${encodeURIComponent(jobId)}`);
         if (stopped) return;
         setJob(j);
+        latest.current = j;
         if (j.status === "succeeded" || j.status === "failed") { done.current?.(j); return; }
       } catch (err) {
         if (stopped) return;
         setError(err);
         return;
       }
-      timer = window.setTimeout(() => void poll(), 700);
+      // A job's view lists every result so far: poll a big one less often.
+      timer = window.setTimeout(() => void poll(), latest.current.total > 500 ? 3000 : 700);
     };
     void poll();
     return () => { stopped = true; window.clearTimeout(timer); };

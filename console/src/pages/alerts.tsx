@@ -17,7 +17,7 @@ export function AlertTable({ items }: { items: Alert[] }) {
           {items.map((a) => (
             <tr key={a.id} class={`level-${a.level}`}>
               <td><Badge value={a.level} /></td>
-              <td><code>{a.code}</code></td>
+              <td class="nowrap"><code>{a.code}</code></td>
               <td class="wrap">{a.message}{a.emailId && <> (<a href={`#/emails/${encodeURIComponent(a.emailId)}`}>email</a>)</>}</td>
               <td>{a.mailboxId ? <a href={`#/mailboxes/${encodeURIComponent(a.mailboxId)}`}>open</a> : "—"}</td>
               <td>{a.profileId ? <a href={`#/profiles/${encodeURIComponent(a.profileId)}`}>{profiles.get(a.profileId) ?? a.profileId}</a> : "—"}</td>

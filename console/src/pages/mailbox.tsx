@@ -75,10 +75,11 @@ export function MailboxPage({ id }: { id: string }) {
           </tbody>
         </table>
       </div>
-      <h2>Recent emails</h2>
+      <h2>Recent emails <a class="more" href={`#/emails?mailboxId=${encodeURIComponent(id)}`}>all emails</a></h2>
       <ErrorBox error={emails.error} />
       {emails.data ? <EmailTable items={emails.data.items} /> : <Loading what="emails" />}
-      <h2>Alerts</h2>
+      <h2>Alerts <a class="more" href={`#/alerts?mailboxId=${encodeURIComponent(id)}`}>alerts wall</a>{" "}
+        <a class="more" href={`#/alerts?ownerId=${encodeURIComponent(m.owner.id)}`}>all of this owner</a></h2>
       <ErrorBox error={alerts.error} />
       {alerts.data ? <AlertTable items={alerts.data.items} /> : <Loading what="alerts" />}
     </section>

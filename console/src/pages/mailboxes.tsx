@@ -134,7 +134,7 @@ export function MailboxesPage({ params }: { params: URLSearchParams }) {
       {jobId && <JobProgress key={jobId} jobId={jobId} describe={(id) => addressOf.get(id) ?? id} onDone={() => list.reload()} />}
       <ErrorBox error={list.error} />
       {list.loading && !list.data ? <Loading what="mailboxes" /> : (
-        <div class="table-wrap">
+        <div class="table-wrap" aria-busy={list.loading ? "true" : "false"}>
           <table class="grid">
             <caption class="visually-hidden">Mailboxes, view {VIEWS[view].label}</caption>
             <thead>
