@@ -303,6 +303,24 @@ describe("admin console in Chromium", () => {
     assert.equal(await page.getByRole("button", { name: "With errors" }).getAttribute("aria-pressed"), "true");
   });
 
+  it("behind Easy Auth the principal's roles apply without a key: Email.Admin alone sees approver actions disabled", async () => {
+    const principal = Buffer.from(JSON.stringify({ auth_typ: "aad", claims: [{ typ: "roles", val: "Email.Admin" }] })).toString("base64");
+    const signedIn = await browser.newContext({ viewport: { width: 1280, height: 800 }, extraHTTPHeaders: { "x-ms-client-principal": principal } });
+    try {
+      const p = await signedIn.newPage();
+      await p.goto(`${host.origin}/api/console/#/mailboxes`);
+      await p.getByRole("heading", { name: "Mailboxes" }).waitFor();
+      assert.equal(await p.getByTestId("roles").textContent(), "admin (signed in)");
+      assert.equal(await p.getByLabel("Admin key").count(), 0, "no key asked for");
+      assert.equal(await p.evaluate<number>("sessionStorage.length"), 0);
+      await p.getByRole("checkbox", { name: "Select alice@sandbox.test" }).check();
+      assert.equal(await p.getByRole("button", { name: "Approve", exact: true }).isDisabled(), true);
+      assert.equal(await p.getByRole("link", { name: "Sign out" }).getAttribute("href"), "/.auth/logout");
+    } finally {
+      await signedIn.close();
+    }
+  });
+
   it("never received the profile's password, and no page broke the CSP", () => {
     assert.deepEqual(bodiesWithPassword, []);
     const unexpected = consoleErrors.filter((e) => !/sandboxed|allow-scripts|Content Security Policy|401|Unauthorized|pixel\.png|ERR_/i.test(e));

@@ -40,6 +40,8 @@ export async function startHost(): Promise<RunningHost> {
       AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()),
       SANDBOX_SMTP_PORT: "0", SANDBOX_POP3_PORT: "0", SANDBOX_DATA_DIR: dataDir, MAIL_SANDBOX: "",
       SCHEDULER_SCHEDULE: "*/5 * * * * *", NODE_EXTRA_CA_CERTS: "", EMAIL_SYNC_SANDBOX_CA: "",
+      // As behind App Service Authentication: x-ms-client-principal counts (the tests send it as the platform would).
+      WEBSITE_AUTH_ENABLED: "true",
     },
   });
   child.stdout?.on("data", (c: Buffer) => { output += c.toString("utf8"); });

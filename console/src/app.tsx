@@ -96,7 +96,9 @@ export function App() {
           </ul>
         </nav>
         <span class="who" data-testid="roles">{me.roles.join(" + ") || "no role"} ({me.via === "easyAuth" ? "signed in" : "key"})</span>
-        {me.via !== "easyAuth" && <button type="button" class="link" onClick={signOut}>Sign out</button>}
+        {me.via === "easyAuth"
+          ? <a href="/.auth/logout">Sign out</a>
+          : <button type="button" class="link" onClick={signOut}>Sign out</button>}
       </header>
       <main id="main" tabIndex={-1}>
         {!me.roles.includes("admin") ? <p class="error" role="alert">This account lacks the Email.Admin role.</p> : <Page segments={route.segments} />}
