@@ -1,10 +1,13 @@
 // email-sync: the whole system in one resource group.
 //
-//   user-assigned identity ──RBAC──▶ Storage (tables, queues, blobs; shared keys OFF)
-//            │                 ├────▶ Key Vault (RBAC authorization; credentials + API keys)
+//   user-assigned identity ──RBAC──▶ Storage (its tables, queues, containers; shared keys OFF)
+//            │                 ├────▶ credentials Key Vault (mailbox passwords; write)
+//            │                 ├────▶ keys Key Vault (api-key, api-master-key; read those two only)
 //            │                 └────▶ Application Insights (local auth OFF) on Log Analytics
 //            ▼
 //   Function App (Flex Consumption FC1, Node.js 22) ── runs as that identity
+//   + diagnostic settings (vaults, storage, app) to Log Analytics, alert rules, a workbook,
+//     an optional CanNotDelete lock on the resource group
 //
 // Deploy:  az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
 //     or:  azd up
@@ -29,12 +32,12 @@ param location string = resourceGroup().location
 @maxLength(10)
 param namePrefix string = 'emailsync'
 
-@description('Admin API key (API_KEY): at least 16 characters, e.g. `openssl rand -base64 32`. Stored in Key Vault, never output.')
+@description('Admin API key (API_KEY): at least 16 URL-safe characters (A-Z a-z 0-9 - . _ ~), e.g. `openssl rand -hex 32`. Stored in Key Vault, never output.')
 @secure()
 @minLength(16)
 param apiKey string
 
-@description('Admin + approver API key (API_MASTER_KEY): at least 16 characters, different from apiKey. Stored in Key Vault, never output.')
+@description('Admin + approver API key (API_MASTER_KEY): at least 16 URL-safe characters, different from apiKey (the deployment fails otherwise). Stored in Key Vault, never output.')
 @secure()
 @minLength(16)
 param apiMasterKey string
@@ -87,10 +90,10 @@ param keyVaultSoftDeleteRetentionInDays int = 90
 @maxValue(730)
 param logRetentionInDays int = 30
 
-@description('Optional: object id of a user or group allowed to read and rotate the API keys in Key Vault (Key Vault Secrets Officer). Empty: nobody.')
+@description('Optional: object id of a user or group allowed to read and rotate the API keys (Key Vault Secrets Officer on the keys vault). Empty: nobody.')
 param operatorPrincipalId string = ''
 
-@description('Kind of principal operatorPrincipalId is.')
+@description('Kind of principal operatorPrincipalId is (User, Group or ServicePrincipal). Must match: ARM does not look it up, so a group created moments before works.')
 @allowed([
   'User'
   'Group'
@@ -106,6 +109,22 @@ param easyAuthClientId string = ''
 
 @description('Extra accepted token audiences (the client id and api://<client id> are always accepted).')
 param easyAuthExtraAudiences string[] = []
+
+@description('Storage log categories sent to Log Analytics for blobs, queues and tables (StorageRead, StorageWrite, StorageDelete); metrics always go. Each request is a row: reads and writes are most of the volume and cost.')
+param storageLogCategories string[] = [
+  'StorageDelete'
+]
+
+@description('Optional e-mail address that receives the alerts (poison queue, mailbox disabled, failure rate). Empty: alerts fire without a notification.')
+param alertEmailAddress string = ''
+
+@description('Failure rate alert: percentage of failed poll and send runs in 15 minutes that fires it.')
+@minValue(1)
+@maxValue(100)
+param alertFailureRatePercent int = 20
+
+@description('Put a CanNotDelete lock on the resource group: nothing in it can be deleted (azd down included) until the lock is removed.')
+param enableResourceLock bool = false
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -124,8 +143,9 @@ var functionAppName = 'func-${prefix}-${token}'
 var planName = 'plan-${prefix}-${token}'
 // Storage accounts: 3-24 lowercase letters and digits.
 var storageAccountName = take('st${replace(prefix, '-', '')}${token}', 24)
-// Key Vaults: 3-24 characters.
+// Key Vaults: 3-24 characters. Credentials (KEY_VAULT_URL) and the API keys live apart (decision 0022).
 var keyVaultName = take('kv-${prefix}-${token}', 24)
+var keysVaultName = take('kvk-${prefix}-${token}', 24)
 var workspaceName = 'log-${prefix}-${token}'
 var appInsightsName = 'appi-${prefix}-${token}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(token, 7)}'
@@ -155,6 +175,12 @@ var queueNames = [
 ]
 var containerNames = [
   'raw-messages'
+]
+// Containers the Functions host uses with identity-based AzureWebJobsStorage (keys, timer and
+// singleton locks); created here so that its role can be scoped to them.
+var hostContainerNames = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +217,10 @@ module storage 'modules/storage.bicep' = {
     tableNames: tableNames
     queueNames: queueNames
     containerNames: containerNames
+    hostContainerNames: hostContainerNames
     deploymentContainerName: deploymentContainerName
+    workspaceId: monitoring.outputs.workspaceId
+    logCategories: storageLogCategories
   }
 }
 
@@ -203,6 +232,26 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     enablePurgeProtection: keyVaultPurgeProtection
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module keysVault 'modules/keyvault.bicep' = {
+  name: 'keysvault'
+  params: {
+    name: keysVaultName
+    location: location
+    tags: tags
+    enablePurgeProtection: keyVaultPurgeProtection
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module apiKeys 'modules/apikeys.bicep' = {
+  name: 'apikeys'
+  params: {
+    vaultName: keysVault.outputs.name
     apiKey: apiKey
     apiMasterKey: apiMasterKey
   }
@@ -213,11 +262,19 @@ module rbac 'modules/rbac.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     storageAccountName: storage.outputs.name
-    keyVaultName: keyVault.outputs.name
+    hostContainerNames: union(hostContainerNames, [deploymentContainerName])
+    containerNames: containerNames
+    queueNames: queueNames
+    credentialsVaultName: keyVault.outputs.name
+    keysVaultName: keysVault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
   }
+  // The secrets must exist before their role assignments are scoped to them.
+  dependsOn: [
+    apiKeys
+  ]
 }
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -236,8 +293,8 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerName: deploymentContainerName
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.uri
-    apiKeySecretUri: keyVault.outputs.apiKeySecretUri
-    apiMasterKeySecretUri: keyVault.outputs.apiMasterKeySecretUri
+    apiKeySecretUri: apiKeys.outputs.apiKeySecretUri
+    apiMasterKeySecretUri: apiKeys.outputs.apiMasterKeySecretUri
     schedulerSchedule: schedulerSchedule
     logLevel: logLevel
     maximumInstanceCount: maximumInstanceCount
@@ -245,12 +302,35 @@ module functionApp 'modules/functionapp.bicep' = {
     enableEasyAuth: enableEasyAuth
     easyAuthClientId: easyAuthClientId
     easyAuthExtraAudiences: easyAuthExtraAudiences
+    workspaceId: monitoring.outputs.workspaceId
   }
   // The app starts (and resolves its Key Vault references) as soon as its settings are written:
   // the identity must already hold its roles by then.
   dependsOn: [
     rbac
   ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: '${prefix}-${token}'
+    appInsightsId: monitoring.outputs.appInsightsId
+    alertEmailAddress: alertEmailAddress
+    failureRatePercent: alertFailureRatePercent
+  }
+}
+
+// Optional: nothing in the resource group can be deleted (by mistake, or by `azd down`) while it is
+// on; data-plane work (blobs, secrets) is not affected.
+resource lock 'Microsoft.Authorization/locks@2020-05-01' = if (enableResourceLock) {
+  name: 'email-sync-cannot-delete'
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'email-sync: remove this lock (enableResourceLock=false, or in the portal) before deleting resources.'
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,8 +342,10 @@ output FUNCTION_APP_NAME string = functionApp.outputs.name
 output FUNCTION_APP_URL string = functionApp.outputs.url
 output KEY_VAULT_NAME string = keyVault.outputs.name
 output KEY_VAULT_URI string = keyVault.outputs.uri
+output KEYS_VAULT_NAME string = keysVault.outputs.name
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output MANAGED_IDENTITY_NAME string = identity.outputs.name
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output APPLICATION_INSIGHTS_NAME string = monitoring.outputs.appInsightsName
 output LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.workspaceName
+output WORKBOOK_NAME string = alerts.outputs.workbookName

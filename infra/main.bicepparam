@@ -8,13 +8,15 @@
 // them into a cloud deployment.
 //
 // Required:
-//   EMAIL_SYNC_API_KEY          admin key (API_KEY), >= 16 chars, e.g. $(openssl rand -base64 32)
-//   EMAIL_SYNC_API_MASTER_KEY   admin + approver key (API_MASTER_KEY), >= 16 chars
+//   EMAIL_SYNC_API_KEY          admin key (API_KEY), >= 16 URL-safe chars, e.g. $(openssl rand -hex 32)
+//   EMAIL_SYNC_API_MASTER_KEY   admin + approver key (API_MASTER_KEY), same rules, different from it
 // Optional (defaults in brackets):
 //   AZURE_ENV_NAME                     environment name, part of resource names [email-sync]
 //   EMAIL_SYNC_SCHEDULER_SCHEDULE      NCRONTAB of mailboxScheduler [0 */1 * * * *]
-//   EMAIL_SYNC_OPERATOR_PRINCIPAL_ID   object id of a USER that may read/rotate the API keys [none]
-//                                      (for a group, add: param operatorPrincipalType = 'Group')
+//   EMAIL_SYNC_OPERATOR_PRINCIPAL_ID   object id of a user or group that may read/rotate the API keys [none]
+//   EMAIL_SYNC_OPERATOR_PRINCIPAL_TYPE User | Group | ServicePrincipal, what that id is [User]
+//   EMAIL_SYNC_ALERT_EMAIL             address that receives the alerts [none]
+//   EMAIL_SYNC_RESOURCE_LOCK           true | false: CanNotDelete lock on the resource group [false]
 //   EMAIL_SYNC_ENABLE_EASY_AUTH        true | false [false]
 //   EMAIL_SYNC_EASY_AUTH_CLIENT_ID     app registration client id (with Easy Auth) [none]
 //   EMAIL_SYNC_KEYVAULT_PURGE_PROTECTION true | false [true]
@@ -31,6 +33,10 @@ param apiMasterKey = readEnvironmentVariable('EMAIL_SYNC_API_MASTER_KEY')
 param schedulerSchedule = readEnvironmentVariable('EMAIL_SYNC_SCHEDULER_SCHEDULE', '0 */1 * * * *')
 
 param operatorPrincipalId = readEnvironmentVariable('EMAIL_SYNC_OPERATOR_PRINCIPAL_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('EMAIL_SYNC_OPERATOR_PRINCIPAL_TYPE', 'User')
+
+param alertEmailAddress = readEnvironmentVariable('EMAIL_SYNC_ALERT_EMAIL', '')
+param enableResourceLock = bool(readEnvironmentVariable('EMAIL_SYNC_RESOURCE_LOCK', 'false'))
 
 param enableEasyAuth = bool(readEnvironmentVariable('EMAIL_SYNC_ENABLE_EASY_AUTH', 'false'))
 param easyAuthClientId = readEnvironmentVariable('EMAIL_SYNC_EASY_AUTH_CLIENT_ID', '')

@@ -88,6 +88,9 @@ param easyAuthTenantId string = subscription().tenantId
 @description('Token audiences accepted besides the client id and api://<client id>.')
 param easyAuthExtraAudiences string[] = []
 
+@description('Resource id of the Log Analytics workspace that receives the app\'s platform logs and metrics.')
+param workspaceId string
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -207,18 +210,21 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   }
 }
 
-// Optional Easy Auth. Callers that present a valid Entra ID bearer token get their app roles
-// (Email.Admin, Email.Approver) passed to the app in x-ms-client-principal. Anonymous requests are
-// still let through (AllowAnonymous) because the app decides: GET /api/health needs nothing and
-// key-based callers (x-functions-key) keep working. Only bearer tokens are validated (no login
-// pages, no token store), so no client secret is needed.
-// The app registration itself is created outside Bicep: docs/deploy.md, "Easy Auth".
-resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAuth) {
+// Easy Auth, written on every deployment so that it can be turned on AND off again: with
+// enableEasyAuth false the platform is disabled and no identity provider is configured (a resource
+// deployed only when the flag is true would leave the last settings in place when it goes false).
+// When on, callers that present a valid Entra ID bearer token get their app roles (Email.Admin,
+// Email.Approver) passed to the app in x-ms-client-principal. Anonymous requests are still let
+// through (AllowAnonymous) because the app decides: GET /api/health needs nothing and key-based
+// callers (x-functions-key) keep working. Only bearer tokens are validated (no login pages, no token
+// store), so no client secret is needed. The app registration itself is created outside Bicep:
+// docs/deploy.md, "Easy Auth".
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'authsettingsV2'
   properties: {
     platform: {
-      enabled: true
+      enabled: enableEasyAuth
     }
     globalValidation: {
       requireAuthentication: false
@@ -232,21 +238,51 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (enableEasyAu
         enabled: false
       }
     }
-    identityProviders: {
-      azureActiveDirectory: {
+    identityProviders: enableEasyAuth
+      ? {
+          azureActiveDirectory: {
+            enabled: true
+            registration: {
+              clientId: easyAuthClientId
+              openIdIssuer: '${environment().authentication.loginEndpoint}${easyAuthTenantId}/v2.0'
+            }
+            validation: {
+              // v2 access tokens carry the client id as audience, v1 tokens the Application ID URI.
+              allowedAudiences: concat([easyAuthClientId, 'api://${easyAuthClientId}'], easyAuthExtraAudiences)
+            }
+          }
+        }
+      : {}
+  }
+  // Both sites/config writes restart the app's configuration; run one after the other instead of
+  // letting ARM send them in parallel (they can conflict with 409s).
+  dependsOn: [
+    appSettings
+  ]
+}
+
+// The Functions host's own log stream (FunctionAppLogs) and the app's platform metrics, kept in Log
+// Analytics next to Application Insights.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
         enabled: true
-        registration: {
-          clientId: easyAuthClientId
-          openIdIssuer: '${environment().authentication.loginEndpoint}${easyAuthTenantId}/v2.0'
-        }
-        validation: {
-          // v2 access tokens carry the client id as audience, v1 tokens the Application ID URI.
-          allowedAudiences: concat([easyAuthClientId, 'api://${easyAuthClientId}'], easyAuthExtraAudiences)
-        }
       }
-    }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 
 output name string = site.name
+output id string = site.id
 output url string = 'https://${site.properties.defaultHostName}'

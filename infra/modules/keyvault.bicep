@@ -1,5 +1,8 @@
-// Key Vault: mailbox and profile credentials written by the app (KEY_VAULT_URL), and the two API
-// keys (API_KEY, API_MASTER_KEY) that the app's settings reference.
+// A Key Vault with Azure RBAC authorization. main.bicep deploys two (decision 0022):
+//   - the credentials vault (KEY_VAULT_URL): mailbox and profile passwords the app writes and deletes;
+//   - the keys vault: the two API keys, which the app's identity may only read, one secret at a time.
+// Keeping them apart is what lets the app write credentials without being able to rewrite the
+// API keys: Key Vault roles cannot be limited to secret names that do not exist yet.
 //
 // Authorization is Azure RBAC, not access policies: who may read or write secrets is then an
 // ordinary role assignment (auditable, scoped, the same model as Storage), and a Contributor on the
@@ -22,15 +25,8 @@ param softDeleteRetentionInDays int = 90
 @description('Purge protection: a deleted vault or secret cannot be purged before the retention period ends. Cannot be turned off once on.')
 param enablePurgeProtection bool = true
 
-@description('Value of the admin API key (API_KEY). Never output.')
-@secure()
-@minLength(16)
-param apiKey string
-
-@description('Value of the admin + approver API key (API_MASTER_KEY). Never output.')
-@secure()
-@minLength(16)
-param apiMasterKey string
+@description('Resource id of the Log Analytics workspace that receives the vault\'s audit logs and metrics.')
+param workspaceId string
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -61,31 +57,28 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-// Secret names are fixed so operators can find them (docs/deploy.md). Every deployment writes the
-// values given as parameters: rotate a key by redeploying with a new value.
-resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'api-key'
+// Who read, wrote or deleted which secret, and every failed authorization (AuditEvent), plus the
+// vault's metrics, kept in Log Analytics.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
   properties: {
-    value: apiKey
-    contentType: 'text/plain'
-  }
-}
-
-resource apiMasterKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'api-master-key'
-  properties: {
-    value: apiMasterKey
-    contentType: 'text/plain'
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 
 output name string = vault.name
 output id string = vault.id
 output uri string = vault.properties.vaultUri
-// Secret URIs (locations, not values). Versioned on purpose: a new key value creates a new version,
-// the app setting changes with it, and App Service re-reads the reference at once instead of
-// within its 24-hour refresh window.
-output apiKeySecretUri string = apiKeySecret.properties.secretUriWithVersion
-output apiMasterKeySecretUri string = apiMasterKeySecret.properties.secretUriWithVersion

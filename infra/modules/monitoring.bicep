@@ -57,5 +57,6 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
 // Names and ids only: the function app module reads the connection string itself through an
 // `existing` reference, so it never travels through deployment outputs.
 output workspaceName string = workspace.name
+output workspaceId string = workspace.id
 output appInsightsName string = appInsights.name
 output appInsightsId string = appInsights.id

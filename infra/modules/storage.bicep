@@ -39,6 +39,17 @@ param containerNames string[]
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
+@description('Blob containers of the Functions host (keys, timer and singleton locks), created here so their role assignments can be scoped to them.')
+param hostContainerNames string[]
+
+@description('Resource id of the Log Analytics workspace that receives the account\'s logs and metrics.')
+param workspaceId string
+
+@description('Storage log categories sent to Log Analytics for blobs, queues and tables (StorageRead, StorageWrite, StorageDelete). Every request is one row: reads and writes are the bulk of the volume (and of the cost).')
+param logCategories string[] = [
+  'StorageDelete'
+]
+
 @description('Days a deleted blob or container can be restored.')
 @minValue(1)
 @maxValue(365)
@@ -90,7 +101,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
 }
 
 resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
-  for containerName in union(containerNames, [deploymentContainerName]): {
+  for containerName in union(containerNames, hostContainerNames, [deploymentContainerName]): {
     parent: blobService
     name: containerName
     properties: {
@@ -122,6 +133,64 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
     name: tableName
   }
 ]
+
+// Metrics of the account (transactions, capacity) and, per service, the log categories asked for.
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: storage
+  properties: {
+    workspaceId: workspaceId
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+var serviceLogs = [
+  for category in logCategories: {
+    category: category
+    enabled: true
+  }
+]
+var serviceMetrics = [
+  {
+    category: 'Transaction'
+    enabled: true
+  }
+]
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: workspaceId
+    logs: serviceLogs
+    metrics: serviceMetrics
+  }
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: workspaceId
+    logs: serviceLogs
+    metrics: serviceMetrics
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: workspaceId
+    logs: serviceLogs
+    metrics: serviceMetrics
+  }
+}
 
 output name string = storage.name
 output id string = storage.id

@@ -12,6 +12,18 @@ const base64Key32 = z
     message: "must be 32 bytes, base64-encoded (generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\")",
   });
 
+const KEY_VAULT_REFERENCE = "@Microsoft.KeyVault(";
+
+/**
+ * The characters an API key may hold: RFC 3986 "unreserved" (section 2.3), the only ones that
+ * travel in `?code=KEY` without percent-encoding. A base64 key's `+` arrives as a space and `=`/`/`
+ * need escaping, so the same key would work in the header and fail in the query.
+ */
+export const URL_SAFE_KEY = /^[A-Za-z0-9._~-]+$/;
+
+/** How to make a key that passes: docs/deploy.md "Rotating the API keys". */
+const KEY_ADVICE = "generate one with `openssl rand -hex 32`";
+
 /**
  * An unresolved Key Vault reference arrives as its literal text; taking that as the key would
  * lock every caller out with no clue why.
@@ -19,8 +31,11 @@ const base64Key32 = z
 const apiKey = z
   .string()
   .min(8, "must be at least 8 characters")
-  .refine((s) => !s.startsWith("@Microsoft.KeyVault("), {
-    message: "is an unresolved Key Vault reference: check that the app's identity has the Key Vault Secrets User/Officer role on the vault and that keyVaultReferenceIdentity is set",
+  .refine((s) => !s.startsWith(KEY_VAULT_REFERENCE), {
+    message: "is an unresolved Key Vault reference: check that the app's identity has the Key Vault Secrets User role on the secret and that keyVaultReferenceIdentity is set",
+  })
+  .refine((s) => s.startsWith(KEY_VAULT_REFERENCE) || URL_SAFE_KEY.test(s), {
+    message: `must be URL-safe (letters, digits, - . _ ~ only: base64 +, / and = break the ?code= form); ${KEY_ADVICE}`,
   });
 
 /** NCRONTAB has six fields: second minute hour day month day-of-week. */
@@ -51,6 +66,10 @@ export const appSettingsSchema = z
     ALLOW_INSECURE_TOKEN_URL: z.literal("loopback").optional(),
   })
   .superRefine((s, ctx) => {
+    // One key for both roles would make every admin an approver (API.md "Roles").
+    if (s.API_KEY !== undefined && s.API_KEY === s.API_MASTER_KEY) {
+      ctx.addIssue({ code: "custom", path: ["API_MASTER_KEY"], message: `must differ from API_KEY (the admin key would also approve); ${KEY_ADVICE}` });
+    }
     if (!s.KEY_VAULT_URL && !s.LOCAL_SECRETS_KEY) {
       ctx.addIssue({
         code: "custom",

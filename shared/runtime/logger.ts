@@ -1,6 +1,10 @@
 /**
- * @module Structured logging: one JSON object per line. Fields whose names suggest a secret are
+ * @module Structured logging: one JSON object per record. Fields whose names suggest a secret are
  * replaced before anything is written, so a password can only reach a log by being renamed.
+ * Records go to stdout/stderr as JSON lines, unless a process-wide sink is installed
+ * (setLogSink): in Azure, shared/telemetry/azureMonitor.ts installs one that sends them to
+ * Application Insights as OpenTelemetry log records, because on Flex Consumption nothing collects
+ * a worker's stdout (docs/decisions/0023-telemetry.md).
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
@@ -14,6 +18,10 @@ export interface Logger {
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function isLogLevel(value: unknown): value is LogLevel | "silent" {
+  return value === "silent" || (typeof value === "string" && Object.hasOwn(ORDER, value));
+}
 const SECRET_NAME = /pass(word)?|secret|token|authorization|apikey|api_key|masterkey|credential|^code$|^key$/i;
 
 export function redact(value: unknown, depth = 0): unknown {
@@ -25,20 +33,32 @@ export function redact(value: unknown, depth = 0): unknown {
   );
 }
 
-export type LogSink = (line: string, level: LogLevel) => void;
+/** One redacted record: `at`, `level`, `msg` and the fields. */
+export type LogRecord = { at: string; level: LogLevel; msg: string } & LogFields;
 
-const defaultSink: LogSink = (line, level) => {
+/** Receives each record as a JSON line and as the object it was serialized from. */
+export type LogSink = (line: string, level: LogLevel, record: LogRecord) => void;
+
+const stdioSink: LogSink = (line, level) => {
   if (level === "error" || level === "warn") process.stderr.write(line + "\n");
   else process.stdout.write(line + "\n");
 };
 
+let processSink: LogSink = stdioSink;
+
+/** Where loggers without a sink of their own write; undefined restores stdout/stderr. */
+export function setLogSink(sink: LogSink | undefined): void {
+  processSink = sink ?? stdioSink;
+}
+
 export function createLogger(opts: { level?: LogLevel | "silent"; sink?: LogSink; fields?: LogFields } = {}): Logger {
   const min = opts.level === "silent" ? Infinity : ORDER[opts.level ?? "info"];
-  const sink = opts.sink ?? defaultSink;
   const base = opts.fields ?? {};
   const write = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (ORDER[level] < min) return;
-    sink(JSON.stringify({ at: new Date().toISOString(), level, msg, ...(redact({ ...base, ...fields }) as LogFields) }), level);
+    const record: LogRecord = { at: new Date().toISOString(), level, msg, ...(redact({ ...base, ...fields }) as LogFields) };
+    // The process sink is looked up per record: loggers made before telemetry started follow it.
+    (opts.sink ?? processSink)(JSON.stringify(record), level, record);
   };
   return {
     debug: (m, f) => write("debug", m, f),

@@ -9,6 +9,7 @@ import type { Services } from "../runtime/services.js";
 import { applyFailure, applySuccess, MAX_TRANSIENT_FAILURES, type FailureOutcome } from "./errorPolicy.js";
 import { raiseAlert } from "./alerts.js";
 import { alertFailure } from "./failureAlerts.js";
+import { noteFailure, noteSaved } from "../telemetry/mailboxMetrics.js";
 
 export type StatsDelta = Partial<MailboxStats>;
 /** Counts kept exactly elsewhere (incoming: checkpoint.ts), copied onto the mailbox as they are. */
@@ -30,15 +31,23 @@ function addStats(stats: MailboxStats, change: StatsChange): MailboxStats {
 /** Counts work done without touching the status fields (a run that stopped half-way still counts). */
 export async function addMailboxStats(services: Services, mailboxId: string, delta: StatsChange): Promise<void> {
   if (!("exact" in delta) && Object.values(delta).every((v) => !v)) return;
-  await services.repos.mailboxes.update(mailboxId, (m) => ({ ...m, stats: addStats(m.stats, delta) }));
+  let before: MailboxStats | undefined;
+  const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
+    before = m.stats;
+    return { ...m, stats: addStats(m.stats, delta) };
+  });
+  noteSaved(before, saved.doc);
 }
 
 export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsChange = {}): Promise<Mailbox> {
   let failuresBefore = 0;
+  let before: MailboxStats | undefined;
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
     failuresBefore = m[direction].transientFailureCount;
+    before = m.stats;
     return { ...applySuccess(m, direction, services.clock.now()), stats: addStats(m.stats, delta) };
   });
+  noteSaved(before, saved.doc);
   if (failuresBefore > 0) {
     await raiseAlert(services, {
       level: "information", code: "MAILBOX_RECOVERED", mailboxId, profileId: saved.doc.profileId,
@@ -56,12 +65,16 @@ export async function recordFailure(
   services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsChange = {},
 ): Promise<{ mailbox: Mailbox; outcome: FailureOutcome }> {
   let outcome: FailureOutcome = "postponed";
+  let before: MailboxStats | undefined;
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
     const r = applyFailure(m, direction, err, services.clock.now());
     outcome = r.outcome;
+    before = m.stats;
     return { ...r.mailbox, stats: addStats(m.stats, delta) };
   });
   const m = saved.doc;
+  noteSaved(before, m);
+  noteFailure(m, direction, outcome, err.code);
   const state = m[direction];
   if (outcome === "postponed") {
     await services.due.schedule(direction, mailboxId, new Date(state.postponedUntil ?? services.clock.now().toISOString()), true);

@@ -219,48 +219,77 @@ test("secure parameters only flow into Key Vault secrets", () => {
   assert.deepEqual([...secure].sort(), ["apiKey", "apiMasterKey"]);
   for (const p of secure) {
     const users = main.filter((s) => s.keyword !== "param" && mentions(s.value, p));
-    assert.deepEqual(users.map((s) => `${s.keyword} ${s.name}`), ["module keyVault"], `${p} is only handed to the Key Vault module`);
+    assert.deepEqual(users.map((s) => `${s.keyword} ${s.name}`), ["module apiKeys"], `${p} is only handed to the API keys module`);
   }
-  const kv = source("infra/modules/keyvault.bicep");
-  const secrets = resources("infra/modules/keyvault.bicep", kv).filter((r) => r.type === "Microsoft.KeyVault/vaults/secrets");
-  for (const p of ["apiKey", "apiMasterKey"]) {
+  const file = "infra/modules/apikeys.bicep";
+  const kv = source(file);
+  const secrets = resources(file, kv).filter((r) => r.type === "Microsoft.KeyVault/vaults/secrets" && !r.existing);
+  assert.deepEqual(secrets.map((r) => literal(prop(r, "name") ?? "")).sort(), ["api-key", "api-master-key"]);
+  for (const [p, secretName] of [["apiKey", "api-key"], ["apiMasterKey", "api-master-key"]] as const) {
     const users = statements(kv).filter((s) => s.keyword !== "param" && mentions(s.value, p));
-    assert.equal(users.length, 1, `${p} is used once in keyvault.bicep`);
-    const secret = secrets.find((r) => r.symbol === users[0]?.name);
-    assert.ok(secret, `${p} is only written into a Microsoft.KeyVault/vaults/secrets resource`);
-    assert.equal(prop(secret, "properties", "value"), p);
+    assert.ok(users.length > 0, `${p} is used in ${file}`);
+    for (const u of users) assert.ok(secrets.some((r) => r.symbol === u.name), `${p} is only used inside a secret resource, not in ${u.keyword} ${u.name}`);
+    // After the checks, the value written is the parameter itself, never a transformation of it.
+    const secret = secrets.find((r) => literal(prop(r, "name") ?? "") === secretName) as Resource;
+    assert.match(prop(secret, "properties", "value") ?? "", new RegExp(`:\\s*${p}$`), `the ${secretName} secret holds ${p}`);
   }
 });
 
-test("the managed identity holds the five roles, each scoped to its resource", () => {
-  const expected: { role: string; id: string; scopeType: string }[] = [
-    { role: "Storage Blob Data Owner", id: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", scopeType: "Microsoft.Storage/storageAccounts" },
-    { role: "Storage Queue Data Contributor", id: "974c5e8b-45b9-4653-ba55-5f855dd0fb88", scopeType: "Microsoft.Storage/storageAccounts" },
-    { role: "Storage Table Data Contributor", id: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", scopeType: "Microsoft.Storage/storageAccounts" },
-    { role: "Key Vault Secrets Officer", id: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", scopeType: "Microsoft.KeyVault/vaults" },
+/** Role definition id of a role assignment, resolved through the file's vars. */
+function roleIdOf(a: Resource): string {
+  const vars = new Map(statements(source(a.file)).filter((s) => s.keyword === "var").map((s) => [s.name, literal(s.value)]));
+  const ref = /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions',\s*(\w+|'[^']*')\)/.exec(prop(a, "properties", "roleDefinitionId") ?? "");
+  const arg = ref?.[1] ?? "";
+  return (arg.startsWith("'") ? literal(arg) : vars.get(arg)) ?? "";
+}
+
+const SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
+const SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+
+test("the managed identity's roles are scoped to what the app touches: its containers, queues, tables, vault and secrets", () => {
+  const expected: { role: string; id: string; scopeType: string; loopOver?: string }[] = [
+    { role: "Storage Blob Data Owner", id: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", loopOver: "hostContainerNames" },
+    { role: "Storage Blob Data Contributor", id: "ba92f5b4-2d11-453d-a403-e96b0029c9fe", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", loopOver: "containerNames" },
+    { role: "Storage Queue Data Contributor", id: "974c5e8b-45b9-4653-ba55-5f855dd0fb88", scopeType: "Microsoft.Storage/storageAccounts/queueServices/queues", loopOver: "queueNames" },
+    { role: "Storage Table Data Contributor", id: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", scopeType: "Microsoft.Storage/storageAccounts/tableServices" },
+    { role: "Key Vault Secrets Officer", id: SECRETS_OFFICER, scopeType: "Microsoft.KeyVault/vaults" },
+    { role: "Key Vault Secrets User", id: SECRETS_USER, scopeType: "Microsoft.KeyVault/vaults/secrets" },
     { role: "Monitoring Metrics Publisher", id: "3913510d-42f4-4e42-8a64-420c390055eb", scopeType: "Microsoft.Insights/components" },
   ];
-  const assignments = ALL_RESOURCES.filter((r) => r.type === "Microsoft.Authorization/roleAssignments" && !r.existing && r.condition === undefined);
-  for (const { role, id, scopeType } of expected) {
-    const matches = assignments.filter((a) => {
-      const file = source(a.file);
-      const vars = new Map(statements(file).filter((s) => s.keyword === "var").map((s) => [s.name, literal(s.value)]));
-      const ref = /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions',\s*(\w+|'[^']*')\)/.exec(prop(a, "properties", "roleDefinitionId") ?? "");
-      const arg = ref?.[1] ?? "";
-      return (arg.startsWith("'") ? literal(arg) : vars.get(arg)) === id;
-    });
-    assert.equal(matches.length, 1, `one unconditional role assignment of ${role} (${id})`);
-    const a = matches[0] as Resource;
-    assert.equal(prop(a, "properties", "principalId"), "principalId", `${role} goes to the principalId parameter`);
-    assert.equal(literal(prop(a, "properties", "principalType") ?? ""), "ServicePrincipal");
-    const scope = prop(a, "scope") ?? "";
-    const target = resources(a.file, source(a.file)).find((r) => r.symbol === scope);
-    assert.equal(target?.type, scopeType, `${role} is scoped to the ${scopeType} (not the resource group)`);
+  const assignments = ALL_RESOURCES.filter((r) => r.type === "Microsoft.Authorization/roleAssignments" && !r.existing);
+  const app = assignments.filter((a) => prop(a, "properties", "principalId") === "principalId");
+  const known = new Set(expected.map((e) => e.id));
+  assert.deepEqual(app.filter((a) => !known.has(roleIdOf(a))).map((a) => a.symbol), [], "the app's identity holds no other role");
+  for (const { role, id, scopeType, loopOver } of expected) {
+    const matches = app.filter((a) => roleIdOf(a) === id);
+    assert.ok(matches.length > 0, `the app holds ${role}`);
+    for (const a of matches) {
+      assert.equal(a.condition, undefined, `${role} (${a.symbol}) is unconditional`);
+      assert.equal(literal(prop(a, "properties", "principalType") ?? ""), "ServicePrincipal");
+      const scope = (prop(a, "scope") ?? "").replace(/\[\w+\]$/, "");
+      const target = resources(a.file, source(a.file)).find((r) => r.symbol === scope);
+      assert.equal(target?.type, scopeType, `${role} (${a.symbol}) is scoped to a ${scopeType}, not ${target?.type ?? scope}`);
+      if (loopOver) assert.ok(a.loop && mentions(a.loop, loopOver), `${role} is assigned once per name in ${loopOver} (loop: ${a.loop})`);
+    }
   }
+  // The secrets the app may read are exactly the two API keys; it holds no write role on their vault.
+  const rbac = resources("infra/modules/rbac.bicep", source("infra/modules/rbac.bicep"));
+  const secretNames = app.filter((a) => roleIdOf(a) === SECRETS_USER)
+    .map((a) => literal(prop(rbac.find((r) => r.symbol === prop(a, "scope")) as Resource, "name") ?? "")).sort();
+  assert.deepEqual(secretNames, ["api-key", "api-master-key"]);
+  assert.deepEqual(app.filter((a) => roleIdOf(a) === SECRETS_OFFICER).map((a) => prop(a, "scope")), ["credentialsVault"], "Secrets Officer only on the credentials vault");
+
   const rbacModule = statements(source(MAIN)).find((s) => s.keyword === "module" && /modules\/rbac\.bicep/.test(s.text));
   assert.ok(rbacModule);
   const params = objectText(getPath(rbacModule.value.slice(rbacModule.value.indexOf("{")), ["params"]) ?? "{}");
   assert.equal(params.get("principalId"), "identity.outputs.principalId", "the roles go to the app's user-assigned identity");
+  assert.equal(params.get("credentialsVaultName"), "keyVault.outputs.name", "KEY_VAULT_URL's vault is the credentials vault");
+  assert.equal(params.get("keysVaultName"), "keysVault.outputs.name");
+  // The operator's role: on the keys vault only, with a declared principal type.
+  const operator = assignments.filter((a) => prop(a, "properties", "principalId") === "operatorPrincipalId");
+  assert.equal(operator.length, 1);
+  assert.equal(prop(operator[0] as Resource, "scope"), "keysVault");
+  assert.equal(prop(operator[0] as Resource, "properties", "principalType"), "operatorPrincipalType");
 });
 
 test("main.bicepparam reads secrets from the environment and sets every required parameter", () => {

@@ -56,7 +56,7 @@ interface Registered { name: string; hasCallback: boolean; bindings: Record<stri
 interface HarnessOutput { programmingModel: { name: string; version: string } | null; functions: Registered[] }
 
 let staged = "";
-let loaded: HarnessOutput;
+let loaded: HarnessOutput & { stderr: string };
 
 function newest(dir: string): number {
   return readdirSync(dir).reduce((max, name) => {
@@ -66,14 +66,14 @@ function newest(dir: string): number {
   }, 0);
 }
 
-function runHarness(env: Record<string, string>): HarnessOutput {
+function runHarness(env: Record<string, string>): HarnessOutput & { stderr: string } {
   const r = spawnSync(process.execPath, [HARNESS], {
     cwd: staged, encoding: "utf8", timeout: 60_000,
     // The worker's environment, not the test runner's: no tsx loader, no dev settings.
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "silent", ...env },
   });
   assert.equal(r.status, 0, `the staged entry point failed to load:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as HarnessOutput;
+  return { ...(JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as HarnessOutput), stderr: r.stderr };
 }
 
 function trigger(f: Registered): Binding {
@@ -193,6 +193,7 @@ test("the staged package also loads with Application Insights configured (Azure 
     APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:9/",
   });
   assert.deepEqual(out.functions.map((f) => f.name), loaded.functions.map((f) => f.name));
+  assert.doesNotMatch(out.stderr, /Azure Monitor did not start/, out.stderr);
 });
 
 test("azure.yaml makes azd build this package: required azd version, dist folder, prepackage hook, local build", () => {
