@@ -21,7 +21,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
-import { connectionStringFor, startAzurite } from "../shared/runtime/azurite.js";
+import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices, type Services } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
@@ -31,6 +31,7 @@ import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
 import { saveOrJoin } from "../shared/sync/incoming/activity.js";
 import type { EmailActivity } from "../shared/domain/email.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
+import { startAzuriteRetrying } from "./support/azuriteRetry.js";
 import { startCountingProxies, KINDS, noTimings, type Kind, type Timings } from "./support/countingProxy.js";
 import { azuritePid, cpuMsOf } from "./support/procStats.js";
 
@@ -48,7 +49,7 @@ const message = (tag: string, i: number): Buffer => Buffer.from(
   `Message-ID: <growth-${tag}-${i}@bench.test>\r\nFrom: Sender ${i % 50} <s${i % 50}@fabrikam.test>\r\nTo: support@contoso.test\r\n` +
   `Subject: growth ${tag} ${i}\r\nDate: Thu, 03 Dec 2026 05:00:00 +0000\r\n\r\n${"hello growth bench ".repeat(200)}\r\n`);
 
-const azurite = await startAzurite();
+const azurite = await startAzuriteRetrying();
 const pid = azuritePid();
 const proxies = await startCountingProxies(azurite);
 const servers: Pop3TestServer[] = [];

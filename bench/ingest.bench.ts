@@ -30,7 +30,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { startAzurite, connectionStringFor, type AzuriteInstance } from "../shared/runtime/azurite.js";
+import { connectionStringFor, type AzuriteInstance } from "../shared/runtime/azurite.js";
+import { startAzuriteRetrying } from "./support/azuriteRetry.js";
 import { startCountingProxies, noKinds, KINDS, type KindCounts, type Timings } from "./support/countingProxy.js";
 import { BENCH_PASSWORD, fillMaildir, startBenchDovecot, type BenchDovecot, type Delivered } from "./support/benchDovecot.js";
 import { pipelinedRead, type ReadJob } from "./support/pipelinedReader.js";
@@ -127,7 +128,7 @@ interface ProductRun extends ProductResult {
 }
 
 async function product(d: BenchDovecot, delivered: Delivered[], latencyMs: number, work: string): Promise<ProductRun> {
-  const azurite: AzuriteInstance = await startAzurite();
+  const azurite: AzuriteInstance = await startAzuriteRetrying();
   const pid = azuritePid();
   const proxies = await startCountingProxies(azurite, undefined, { latencyMs });
   try {
@@ -166,6 +167,32 @@ async function product(d: BenchDovecot, delivered: Delivered[], latencyMs: numbe
   }
 }
 
+
+const HEADER = "| scenario | Storage latency | commit | msgs/s | / fetchmail | / download only | requests/msg | blob PUT | table GET | table QUERY | $batch | entity PUT/MERGE | queue | other | Azurite ms/request | app CPU ms/msg | Azurite CPU ms/msg | proxy CPU ms/msg | peak RSS MiB | exactness |";
+
+/** Requests per message of the kinds outside the main columns. */
+function otherOf(ps: ProductRun[], total: number): string {
+  return KINDS.filter((x) => !["blobPut", "tableGet", "tableQuery", "tableBatch", "tableUpsert", "queue"].includes(x))
+    .map((x) => `${x} ${fmt(median(ps.map((p) => p.kinds[x])) / total, 3)}`).join(", ");
+}
+
+/** One Markdown row: the product's medians over `ps` at latency `l`, ratios to the peers' rates. */
+function rowOf(s: Scenario, l: number, ps: ProductRun[], fmRate: number, readerRate: number): string {
+  const total = s.users.length * s.perMailbox;
+  const per = (f: (p: ProductRun) => number): number => median(ps.map(f)) / total;
+  const k = (...names: (keyof KindCounts)[]): number => per((p) => names.reduce((n, name) => n + p.kinds[name], 0));
+  const reqs = k(...KINDS);
+  const azMsPerReq = median(ps.map((p) => KINDS.reduce((n, x) => n + p.timings[x].ms, 0) / Math.max(1, KINDS.reduce((n, x) => n + p.timings[x].n, 0))));
+  const e = ps.map((p) => p.exact);
+  const exact = e.every((x) => !x.lost && !x.duplicated && !x.mismatched && !x.extra) && ps.every((p) => p.messages === total)
+    ? `exact (${ps.length}/${ps.length})` : `NOT EXACT ${JSON.stringify(e)}`;
+  const prate = total / (median(ps.map((p) => p.wallMs)) / 1000);
+  return `| ${s.key}: ${s.users.length} x ${s.perMailbox} | ${l} ms | ${COMMIT}${DIRTY} | ${fmt(prate)} | ${fmt(prate / fmRate, 3)} | ${fmt(prate / readerRate, 4)} | ` +
+    `${fmt(reqs, 2)} | ${fmt(k("blobPut"), 2)} | ${fmt(k("tableGet"), 2)} | ${fmt(k("tableQuery"), 2)} | ${fmt(k("tableBatch"), 2)} | ${fmt(k("tableUpsert"), 2)} | ` +
+    `${fmt(k("queue"), 3)} | ${fmt(k("blobGet", "blobOther", "tableInsert", "tableDelete", "tableOther"), 2)} | ${fmt(azMsPerReq, 2)} | ` +
+    `${fmt(per((p) => p.cpuMs), 2)} | ${fmt(per((p) => p.azuriteCpuMs), 2)} | ${fmt(per((p) => p.proxyCpuMs), 2)} | ${fmt(median(ps.map((p) => p.peakRssMiB)), 0)} (idle ${fmt(median(ps.map((p) => p.idleRssMiB)), 0)}) | ${exact} |`;
+}
+
 // ---------- the run ----------
 
 const work = mkdtempSync(join(tmpdir(), "ingest-bench-"));
@@ -197,6 +224,7 @@ try {
         if (e.lost || e.duplicated || e.mismatched || e.extra || run.messages !== total) inexact++;
         console.error(`  ${s.key} run ${r + 1} ${l} ms: ${run.messages} msgs in ${fmt(run.wallMs / 1000)} s, exact ${JSON.stringify(e)}, polls ${JSON.stringify(run.statuses)}`);
         runs.get(l)?.push(run);
+        console.error(`  row: ${rowOf(s, l, [run], total / ((fm.at(-1) ?? NaN) / 1000), total / ((reader.at(-1) ?? NaN) / 1000))}`);
       }
       console.error(`  ${s.key} run ${r + 1}: download only ${fmt(reader.at(-1) ?? NaN, 0)} ms, fetchmail ${fmt(fm.at(-1) ?? NaN, 0)} ms`);
     }
@@ -212,26 +240,13 @@ try {
     console.log(`| fetchmail + ${MDA} (fsync'd Maildir) | - | ${fmt(fmRate)} | ${LATENCIES.map((l) => `${fmt(rate(median((runs.get(l) ?? []).map((p) => p.wallMs))) / fmRate, 3)} at ${l} ms`).join(", ")} |`);
     console.log(`| download only, ${READER_CONNECTIONS} pipelined connections | - | ${fmt(readerRate)} | ${LATENCIES.map((l) => `${fmt(rate(median((runs.get(l) ?? []).map((p) => p.wallMs))) / readerRate, 4)} at ${l} ms`).join(", ")} |`);
     for (const l of LATENCIES) {
-      const ps = runs.get(l) ?? [];
-      const per = (f: (p: ProductRun) => number): number => median(ps.map(f)) / total;
-      const k = (...names: (keyof KindCounts)[]): number => per((p) => names.reduce((n, name) => n + p.kinds[name], 0));
-      const reqs = k(...KINDS);
-      const azMsPerReq = median(ps.map((p) => KINDS.reduce((n, x) => n + p.timings[x].ms, 0) / Math.max(1, KINDS.reduce((n, x) => n + p.timings[x].n, 0))));
-      const e = ps.map((p) => p.exact);
-      const exact = e.every((x) => !x.lost && !x.duplicated && !x.mismatched && !x.extra) && ps.every((p) => p.messages === total)
-        ? `exact (${ps.length}/${ps.length})` : `NOT EXACT ${JSON.stringify(e)}`;
-      const prate = rate(median(ps.map((p) => p.wallMs)));
-      rows.push(`| ${s.key}: ${s.users.length} x ${s.perMailbox} | ${l} ms | ${COMMIT}${DIRTY} | ${fmt(prate)} | ${fmt(prate / fmRate, 3)} | ${fmt(prate / readerRate, 4)} | ` +
-        `${fmt(reqs, 2)} | ${fmt(k("blobPut"), 2)} | ${fmt(k("tableGet"), 2)} | ${fmt(k("tableQuery"), 2)} | ${fmt(k("tableBatch"), 2)} | ${fmt(k("tableUpsert"), 2)} | ` +
-        `${fmt(k("queue"), 3)} | ${fmt(k("blobGet", "blobOther", "tableInsert", "tableDelete", "tableOther"), 2)} | ${fmt(azMsPerReq, 2)} | ` +
-        `${fmt(per((p) => p.cpuMs), 2)} | ${fmt(per((p) => p.azuriteCpuMs), 2)} | ${fmt(per((p) => p.proxyCpuMs), 2)} | ${fmt(median(ps.map((p) => p.peakRssMiB)), 0)} (idle ${fmt(median(ps.map((p) => p.idleRssMiB)), 0)}) | ${exact} |`);
-      const other = KINDS.filter((x) => !["blobPut", "tableGet", "tableQuery", "tableBatch", "tableUpsert", "queue"].includes(x))
-        .map((x) => `${x} ${fmt(k(x), 3)}`).join(", ");
-      console.log(`\n${s.key} at ${l} ms, other requests per message: ${other}; polls ${JSON.stringify(ps[0]?.statuses)}`);
+      rows.push(rowOf(s, l, runs.get(l) ?? [], fmRate, readerRate));
+      const other = otherOf(runs.get(l) ?? [], total);
+      console.log(`\n${s.key} at ${l} ms, other requests per message: ${other}; polls ${JSON.stringify(runs.get(l)?.[0]?.statuses)}`);
     }
   }
   console.log("\n### Product per scenario and latency (paste these rows)\n");
-  console.log("| scenario | Storage latency | commit | msgs/s | / fetchmail | / download only | requests/msg | blob PUT | table GET | table QUERY | $batch | entity PUT/MERGE | queue | other | Azurite ms/request | app CPU ms/msg | Azurite CPU ms/msg | proxy CPU ms/msg | peak RSS MiB | exactness |");
+  console.log(HEADER);
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const r of rows) console.log(r);
   console.log(`\nbench:ingest took ${fmt((performance.now() - started) / 1000, 0)} s`);

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
-import { connectionStringFor, startAzurite } from "../shared/runtime/azurite.js";
+import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
@@ -18,6 +18,7 @@ import { createProfile } from "../shared/admin/profiles.js";
 import { createMailbox, setApproval } from "../shared/admin/mailboxes.js";
 import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
+import { startAzuriteRetrying } from "./support/azuriteRetry.js";
 import { startCountingProxies, KINDS } from "./support/countingProxy.js";
 
 const LATENCIES = (process.env.BENCH_LATENCIES ?? "0,5,10").split(",").map(Number);
@@ -26,7 +27,7 @@ const COMMIT = process.env.BENCH_COMMIT ??
   `${spawnSync("git", ["rev-parse", "--short", "HEAD"]).stdout?.toString().trim() || "?"}${spawnSync("git", ["status", "--porcelain", "--", "shared"]).stdout?.toString().trim() ? "+changes" : ""}`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-const azurite = await startAzurite();
+const azurite = await startAzuriteRetrying();
 const proxies = await startCountingProxies(azurite);
 const pop3 = await Pop3TestServer.start({
   messages: Array.from({ length: KEPT }, (_, i) => Buffer.from(`Message-ID: <t-${i}@bench.test>\r\nFrom: s${i}@fabrikam.test\r\nTo: support@contoso.test\r\nSubject: t ${i}\r\n\r\nhello ${i}\r\n`)),

@@ -20,7 +20,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { connectionStringFor, startAzurite } from "../shared/runtime/azurite.js";
+import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices, type Services } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
@@ -28,6 +28,7 @@ import { createProfile } from "../shared/admin/profiles.js";
 import { EMPTY_STATS, NEW_DIRECTION, type Mailbox } from "../shared/domain/mailbox.js";
 import { runSchedulerTick, TICK_LIMIT } from "../shared/sync/scheduler.js";
 import { QUEUES } from "../shared/storage/names.js";
+import { startAzuriteRetrying } from "./support/azuriteRetry.js";
 import { startCountingProxies, KINDS, type KindCounts } from "./support/countingProxy.js";
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -61,7 +62,7 @@ const quiet = { log: createLogger({ level: "silent" }) };
 const settingsFor = (connectionString: string): ReturnType<typeof loadAppSettings> =>
   loadAppSettings({ AzureWebJobsStorage: connectionString, LOCAL_SECRETS_KEY: randomBytes(32).toString("base64") });
 
-const azurite = await startAzurite();
+const azurite = await startAzuriteRetrying();
 const proxies = await startCountingProxies(azurite, undefined, { latencyMs: LATENCY });
 try {
   const direct: Services = await createServices(settingsFor(azurite.connectionString), quiet);
