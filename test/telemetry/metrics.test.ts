@@ -9,8 +9,8 @@ import { after, before, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import functions, { type InvocationContext, type Timer } from "@azure/functions";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { enabledMailbox } from "../support/mailboxes.js";
-import { Pop3TestServer } from "../support/pop3-server.js";
+import { enabledMailbox, type MailboxSetup } from "../support/mailboxes.js";
+import { Pop3TestServer, type Pop3TestServerOptions } from "../support/pop3-server.js";
 import { mailboxIncomingFunction } from "../../functions/mailboxIncoming.js";
 import { mailboxOutgoingFunction } from "../../functions/mailboxOutgoing.js";
 import { mailboxSchedulerFunction } from "../../functions/mailboxScheduler.js";
@@ -37,57 +37,51 @@ beforeEach(() => {
 });
 
 const ctx = (): InvocationContext => new functions.InvocationContext({ invocationId: "test", functionName: "test" });
+/** Runs mailboxIncoming once for a new mailbox on a POP3 test server started with `server`. */
+async function pollOnce(server: Partial<Pop3TestServerOptions>, mailbox: { address: string; password?: string }): Promise<MailboxSetup> {
+  const pop3 = await Pop3TestServer.start({ messages: [], ...server });
+  try {
+    const setup = await enabledMailbox(app, { port: pop3.port, ...mailbox });
+    await mailboxIncomingFunction.handler({ mailboxId: setup.mailboxId }, ctx());
+    return setup;
+  } finally {
+    await pop3.close();
+  }
+}
+
 const of = (metric: string, mailboxId?: string): RecordedMetric[] => rec.recorded.filter((r) => r.metric === metric && (!mailboxId || r.dims["mailbox.id"] === mailboxId));
 
 test("a poll counts what it filed and is timed with its outcome, mailbox and profile ids as dimensions", async () => {
-  const server = await Pop3TestServer.start({ messages: [msg("t-1"), msg("t-2"), Buffer.from("not a message at all, no headers")] });
-  try {
-    const { mailboxId, profileId } = await enabledMailbox(app, { port: server.port, address: "metrics@contoso.test" });
-    await mailboxIncomingFunction.handler({ mailboxId }, ctx());
-    const [duration] = of("emailsync.poll.duration", mailboxId);
-    assert.ok(duration, JSON.stringify(rec.recorded));
-    assert.equal(duration.dims.outcome, "done");
-    assert.equal(duration.dims["profile.id"], profileId, "the profile comes from the mailbox the run saved");
-    assert.ok(duration.value >= 0 && duration.value < 60_000, `duration ${duration.value} ms`);
-    const filed = of("emailsync.messages.received", mailboxId).reduce((n, r) => n + r.value, 0) + of("emailsync.messages.quarantined", mailboxId).reduce((n, r) => n + r.value, 0);
-    assert.equal(filed, 3, "every message counted as received or quarantined");
-    const text = JSON.stringify(rec.recorded);
-    assert.ok(!text.includes("secret subject") && !text.includes("metrics@contoso.test") && !text.includes("s3cret"), "no subject, address or password in a metric");
-  } finally {
-    await server.close();
-  }
+  const { mailboxId, profileId } = await pollOnce({ messages: [msg("t-1"), msg("t-2"), Buffer.from("not a message at all, no headers")] }, { address: "metrics@contoso.test" });
+  const [duration] = of("emailsync.poll.duration", mailboxId);
+  assert.ok(duration, JSON.stringify(rec.recorded));
+  assert.equal(duration.dims.outcome, "done");
+  assert.equal(duration.dims["profile.id"], profileId, "the profile comes from the mailbox the run saved");
+  assert.ok(duration.value >= 0 && duration.value < 60_000, `duration ${duration.value} ms`);
+  const filed = of("emailsync.messages.received", mailboxId).reduce((n, r) => n + r.value, 0) + of("emailsync.messages.quarantined", mailboxId).reduce((n, r) => n + r.value, 0);
+  assert.equal(filed, 3, "every message counted as received or quarantined");
+  const text = JSON.stringify(rec.recorded);
+  assert.ok(!text.includes("secret subject") && !text.includes("metrics@contoso.test") && !text.includes("s3cret"), "no subject, address or password in a metric");
 });
 
 test("a refused login disables the direction: mailbox.disabled with direction and error code, poll outcome failed", async () => {
-  const server = await Pop3TestServer.start({ messages: [], password: "the-right-one" });
-  try {
-    const { mailboxId, profileId } = await enabledMailbox(app, { port: server.port, address: "refused@contoso.test", password: "wrong-password-123" });
-    await mailboxIncomingFunction.handler({ mailboxId }, ctx());
-    const [disabled] = of("emailsync.mailbox.disabled", mailboxId);
-    assert.ok(disabled, JSON.stringify(rec.recorded));
-    assert.deepEqual(disabled.dims, { "mailbox.id": mailboxId, "profile.id": profileId, direction: "incoming", "error.code": "AUTH_FAILED" });
-    assert.equal(of("emailsync.poll.duration", mailboxId)[0]?.dims.outcome, "failed");
-    assert.equal(of("emailsync.mailbox.postponed", mailboxId).length, 0);
-    assert.ok(!JSON.stringify(rec.recorded).includes("wrong-password-123"));
-  } finally {
-    await server.close();
-  }
+  const { mailboxId, profileId } = await pollOnce({ password: "the-right-one" }, { address: "refused@contoso.test", password: "wrong-password-123" });
+  const [disabled] = of("emailsync.mailbox.disabled", mailboxId);
+  assert.ok(disabled, JSON.stringify(rec.recorded));
+  assert.deepEqual(disabled.dims, { "mailbox.id": mailboxId, "profile.id": profileId, direction: "incoming", "error.code": "AUTH_FAILED" });
+  assert.equal(of("emailsync.poll.duration", mailboxId)[0]?.dims.outcome, "failed");
+  assert.equal(of("emailsync.mailbox.postponed", mailboxId).length, 0);
+  assert.ok(!JSON.stringify(rec.recorded).includes("wrong-password-123"));
 });
 
 test("a mail server that answers [IN-USE] postpones the direction: mailbox.postponed with its code", async () => {
-  const server = await Pop3TestServer.start({ messages: [], loginError: "-ERR [IN-USE] Locked by another session" });
-  try {
-    const { mailboxId, profileId } = await enabledMailbox(app, { port: server.port, address: "inuse@contoso.test" });
-    await mailboxIncomingFunction.handler({ mailboxId }, ctx());
-    const [postponed] = of("emailsync.mailbox.postponed", mailboxId);
-    assert.ok(postponed, JSON.stringify(rec.recorded));
-    assert.equal(postponed.dims.direction, "incoming");
-    assert.equal(postponed.dims["profile.id"], profileId);
-    assert.equal(postponed.dims["error.code"], "SERVER_BUSY");
-    assert.equal(of("emailsync.mailbox.disabled", mailboxId).length, 0);
-  } finally {
-    await server.close();
-  }
+  const { mailboxId, profileId } = await pollOnce({ loginError: "-ERR [IN-USE] Locked by another session" }, { address: "inuse@contoso.test" });
+  const [postponed] = of("emailsync.mailbox.postponed", mailboxId);
+  assert.ok(postponed, JSON.stringify(rec.recorded));
+  assert.equal(postponed.dims.direction, "incoming");
+  assert.equal(postponed.dims["profile.id"], profileId);
+  assert.equal(postponed.dims["error.code"], "SERVER_BUSY");
+  assert.equal(of("emailsync.mailbox.disabled", mailboxId).length, 0);
 });
 
 test("an outgoing run is timed with sendMailbox's result as outcome", async () => {
