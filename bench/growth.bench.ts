@@ -25,13 +25,12 @@ import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices, type Services } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
-import { createProfile } from "../shared/admin/profiles.js";
-import { createMailbox, setApproval } from "../shared/admin/mailboxes.js";
 import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
 import { saveOrJoin } from "../shared/sync/incoming/activity.js";
 import type { EmailActivity } from "../shared/domain/email.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
 import { startAzuriteRetrying } from "./support/azuriteRetry.js";
+import { enabledMailbox } from "./support/benchMailbox.js";
 import { startCountingProxies, KINDS, noTimings, type Kind, type Timings } from "./support/countingProxy.js";
 import { azuritePid, cpuMsOf } from "./support/procStats.js";
 
@@ -62,17 +61,7 @@ try {
   const mailboxWith = async (tag: string, messages: Buffer[]): Promise<string> => {
     const pop3 = await Pop3TestServer.start({ messages, pipelining: true });
     servers.push(pop3);
-    const profile = await createProfile(services, {
-      name: `growth-${tag}`, incoming: { host: "127.0.0.1", port: pop3.port, useSsl: false }, outgoing: { host: "127.0.0.1", port: 2525, useSsl: false },
-      allowCredentialsOverInsecureChannels: true, minPollingIntervalMinutes: 0,
-    });
-    const created = await createMailbox(services, {
-      owner: { type: "queue", id: `q-${tag}` }, emailAddress: `${tag}@contoso.test`, profileId: profile.doc.id,
-      credentials: { userName: "alice", password: "s3cret-Pa55" }, incomingFilter: "all",
-    });
-    await setApproval(services, created.doc.id, "approved", undefined);
-    await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, incoming: { ...m.incoming, enabled: true, status: "success" } }));
-    return created.doc.id;
+    return enabledMailbox(services, { tag, host: "127.0.0.1", port: pop3.port, useSsl: false, userName: "alice", password: "s3cret-Pa55" });
   };
   const drain = async (id: string): Promise<number> => {
     let n = 0;

@@ -14,11 +14,10 @@ import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
-import { createProfile } from "../shared/admin/profiles.js";
-import { createMailbox, setApproval } from "../shared/admin/mailboxes.js";
 import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
 import { startAzuriteRetrying } from "./support/azuriteRetry.js";
+import { enabledMailbox } from "./support/benchMailbox.js";
 import { startCountingProxies, KINDS } from "./support/countingProxy.js";
 
 const LATENCIES = (process.env.BENCH_LATENCIES ?? "0,5,10").split(",").map(Number);
@@ -38,17 +37,7 @@ try {
     loadAppSettings({ AzureWebJobsStorage: connectionStringFor(proxies.ports.blob, proxies.ports.queue, proxies.ports.table), LOCAL_SECRETS_KEY: randomBytes(32).toString("base64") }),
     { log: createLogger({ level: "silent" }) },
   );
-  const profile = await createProfile(services, {
-    name: "PollTime", incoming: { host: "127.0.0.1", port: pop3.port, useSsl: false }, outgoing: { host: "127.0.0.1", port: 2525, useSsl: false },
-    allowCredentialsOverInsecureChannels: true, minPollingIntervalMinutes: 0,
-  });
-  const created = await createMailbox(services, {
-    owner: { type: "queue", id: "q-time" }, emailAddress: "support@contoso.test", profileId: profile.doc.id,
-    credentials: { userName: "alice", password: "s3cret-Pa55" }, incomingFilter: "all",
-  });
-  await setApproval(services, created.doc.id, "approved", undefined);
-  await services.repos.mailboxes.update(created.doc.id, (m) => ({ ...m, incoming: { ...m.incoming, enabled: true, status: "success" } }));
-  const id = created.doc.id;
+  const id = await enabledMailbox(services, { tag: "polltime", host: "127.0.0.1", port: pop3.port, useSsl: false, userName: "alice", password: "s3cret-Pa55" });
   await pollMailbox(services, id);
   console.log(`\nEmpty poll, ${KEPT} messages kept on the server, ${COMMIT}, ${new Date().toISOString().slice(0, 10)}, median of ${ROUNDS}\n`);
   console.log("| commit | Storage latency | ms per empty poll | Storage requests | app CPU ms |");

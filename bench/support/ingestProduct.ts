@@ -22,8 +22,7 @@ import functions from "@azure/functions";
 import { loadAppSettings } from "../../shared/config/appSettings.js";
 import { createServices, setServices, type Services } from "../../shared/runtime/services.js";
 import { createLogger } from "../../shared/runtime/logger.js";
-import { createProfile } from "../../shared/admin/profiles.js";
-import { createMailbox, setApproval } from "../../shared/admin/mailboxes.js";
+import { benchProfile, enabledMailbox } from "./benchMailbox.js";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { emailReadRoutes } from "../../functions/emails.js";
 
@@ -129,21 +128,9 @@ async function verify(direct: Services, ids: string[]): Promise<ProductResult["e
 }
 
 const services = await servicesOn(job.storage);
-const profile = await createProfile(services, {
-  name: "bench-ingest", incoming: { host: job.host, port: job.port, useSsl: true }, outgoing: { host: job.host, port: 2525, useSsl: false },
-  minPollingIntervalMinutes: 0, maxConcurrentConnections: Math.max(job.concurrency, 10),
-});
+const profileId = await benchProfile(services, { tag: "ingest", host: job.host, port: job.port, useSsl: true, maxConcurrentConnections: Math.max(job.concurrency, 10) });
 const ids: string[] = [];
-for (const m of job.mailboxes) {
-  const created = await createMailbox(services, {
-    owner: { type: "queue", id: `q-${m.user}` }, emailAddress: `${m.user}@bench.test`, profileId: profile.doc.id,
-    credentials: { userName: m.user, password: m.password }, incomingFilter: "all",
-  });
-  await setApproval(services, created.doc.id, "approved", undefined);
-  // Test & Enable would log in to SMTP too; the bench enables incoming the way bench:cost does.
-  await services.repos.mailboxes.update(created.doc.id, (x) => ({ ...x, incoming: { ...x.incoming, enabled: true, status: "success" } }));
-  ids.push(created.doc.id);
-}
+for (const m of job.mailboxes) ids.push(await enabledMailbox(services, { tag: m.user, host: job.host, port: job.port, useSsl: true, userName: m.user, password: m.password, profileId }));
 const direct = await servicesOn(job.direct);
 global.gc?.();
 const idleRssMiB = status("VmRSS");
