@@ -18,6 +18,7 @@ import { createRecordingTelemetry, setTelemetry, type RecordedMetric } from "../
 import { ALL_QUEUES } from "../../shared/storage/names.js";
 import { countMessages, noteSaved } from "../../shared/telemetry/mailboxMetrics.js";
 import type { Mailbox } from "../../shared/domain/mailbox.js";
+import { closedPort } from "../support/pop3-raw-server.js";
 
 const msg = (id: string, body = "hello\r\n"): Buffer =>
   Buffer.from(`Message-ID: <${id}@test>\r\nFrom: Bob <bob@fabrikam.test>\r\nTo: support@contoso.test\r\nSubject: secret subject ${id}\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\n${body}`);
@@ -82,6 +83,19 @@ test("a mail server that answers [IN-USE] postpones the direction: mailbox.postp
   assert.equal(postponed.dims["profile.id"], profileId);
   assert.equal(postponed.dims["error.code"], "SERVER_BUSY");
   assert.equal(of("emailsync.mailbox.disabled", mailboxId).length, 0);
+});
+
+test("an SMTP server that cannot be reached postpones the outgoing direction; the run is timed as connectionFailed", async () => {
+  const { mailboxId, profileId } = await enabledMailbox(app, { port: await closedPort(), smtpPort: await closedPort(), address: "nosmtp@contoso.test" });
+  const sent = await app.call("POST", "/api/emails", { body: { mailboxId, to: ["bob@fabrikam.test"], subject: "queued", text: "body" } });
+  assert.equal(sent.status, 201, sent.text);
+  await mailboxOutgoingFunction.handler({ mailboxId }, ctx());
+  const [postponed] = of("emailsync.mailbox.postponed", mailboxId);
+  assert.ok(postponed, JSON.stringify(rec.recorded));
+  assert.equal(postponed.dims.direction, "outgoing");
+  assert.equal(postponed.dims["profile.id"], profileId);
+  assert.ok(postponed.dims["error.code"]);
+  assert.equal(of("emailsync.send.duration", mailboxId)[0]?.dims.outcome, "connectionFailed");
 });
 
 test("an outgoing run is timed with sendMailbox's result as outcome", async () => {
