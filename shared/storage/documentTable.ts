@@ -32,7 +32,34 @@ export interface DocumentTableOptions<T> {
   lookupKeys?: (doc: T) => string[];
   /** Brings a document stored in an older shape to the current one as it is read (migration on read). */
   upgrade?: (stored: unknown) => T;
+  /**
+   * Rows spread over partitions (emailPartitions.ts) instead of all in `partition`: the document
+   * where its id says, each unique or lookup row where its key says. Rows in the document's
+   * partition share its transaction; a unique row elsewhere is claimed before the document is
+   * written, and a lookup row elsewhere is written after it.
+   */
+  partitions?: Partitioning;
 }
+
+export interface Partitioning {
+  ofDoc(id: string): string;
+  /** `segment`: the key as stored in the RowKey (boundedKey). */
+  ofKey(segment: string, key: string): string;
+}
+
+/** A unique or lookup row: where it lives, and the document it points to. */
+export interface IndexRow {
+  partitionKey: string;
+  rowKey: string;
+  docId: string;
+  [k: string]: unknown;
+}
+
+/** A claim on a unique key whose document never appeared is taken over after this (its writer died). */
+export const CLAIM_STALE_MS = 2 * 60_000;
+/** Rows per transaction (Table Storage's limit). */
+const ROWS_PER_TRANSACTION = 100;
+const rowId = (r: { partitionKey: string; rowKey: string }): string => `${r.partitionKey}\n${r.rowKey}`;
 
 export interface Stored<T> {
   doc: T;
@@ -110,26 +137,46 @@ export class DocumentTable<T extends { id: string }> {
   private entity(doc: T): DocEntity {
     const fields = this.options.indexFields?.(doc) ?? {};
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
-    return { partitionKey: this.options.partition, rowKey: DOC_PREFIX + doc.id, ...splitDoc(JSON.stringify(doc)), ...clean } as DocEntity;
+    return { partitionKey: this.partitionOfDoc(doc.id), rowKey: DOC_PREFIX + doc.id, ...splitDoc(JSON.stringify(doc)), ...clean } as DocEntity;
   }
 
-  private uniqueRows(doc: T): Map<string, UniqueKey> {
-    const rows = new Map<string, UniqueKey>();
-    for (const u of this.options.uniqueKeys?.(doc) ?? []) rows.set(UNIQUE_PREFIX + boundedKey(u.key), u);
+  /** The partition of the document with this id. */
+  partitionOfDoc(id: string): string {
+    return this.options.partitions?.ofDoc(id) ?? this.options.partition;
+  }
+
+  private partitionOfKey(segment: string, key: string): string {
+    return this.options.partitions?.ofKey(segment, key) ?? this.options.partition;
+  }
+
+  private uniqueRows(doc: T): Map<string, { row: IndexRow; u: UniqueKey }> {
+    const rows = new Map<string, { row: IndexRow; u: UniqueKey }>();
+    for (const u of this.options.uniqueKeys?.(doc) ?? []) {
+      const segment = boundedKey(u.key);
+      const row = { partitionKey: this.partitionOfKey(segment, u.key), rowKey: UNIQUE_PREFIX + segment, docId: doc.id };
+      rows.set(rowId(row), { row, u });
+    }
     return rows;
   }
 
-  private lookupRows(doc: T): Set<string> {
-    return new Set((this.options.lookupKeys?.(doc) ?? []).map((k) => `${LOOKUP_PREFIX}${boundedKey(k)}|${doc.id}`));
+  private lookupRows(doc: T): Map<string, IndexRow> {
+    const rows = new Map<string, IndexRow>();
+    for (const key of this.options.lookupKeys?.(doc) ?? []) {
+      const segment = boundedKey(key);
+      const row = { partitionKey: this.partitionOfKey(segment, key), rowKey: `${LOOKUP_PREFIX}${segment}|${doc.id}`, docId: doc.id };
+      rows.set(rowId(row), row);
+    }
+    return rows;
   }
 
-  private indexRow(rowKey: string, id: string): { partitionKey: string; rowKey: string; docId: string } {
-    return { partitionKey: this.options.partition, rowKey, docId: id };
+  /** Every unique and lookup row of `doc` (a migration writes them where they now belong). */
+  indexRowsOf(doc: T): IndexRow[] {
+    return [...[...this.uniqueRows(doc).values()].map((r) => r.row), ...this.lookupRows(doc).values()];
   }
 
   async get(id: string): Promise<Stored<T> | undefined> {
     try {
-      const e = await this.client.getEntity<DocEntity>(this.options.partition, DOC_PREFIX + id);
+      const e = await this.client.getEntity<DocEntity>(this.partitionOfDoc(id), DOC_PREFIX + id);
       return { doc: this.parse(e), etag: e.etag };
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
@@ -143,12 +190,113 @@ export class DocumentTable<T extends { id: string }> {
     return found;
   }
 
-  async create(doc: T, options: { explain?: boolean } = {}): Promise<Stored<T>> {
+  /**
+   * Creates `doc` with its index rows. `deferLookups`: lookup rows outside the document's
+   * partition are handed to the caller to write later in batches (writeRows), instead of now.
+   */
+  async create(doc: T, options: { explain?: boolean; deferLookups?: (rows: IndexRow[]) => void } = {}): Promise<Stored<T>> {
+    const pk = this.partitionOfDoc(doc.id);
+    const explain = options.explain ?? true;
+    const unique = [...this.uniqueRows(doc).values()];
+    const lookups = [...this.lookupRows(doc).values()];
+    const claimed = await this.claim(unique.filter((r) => r.row.partitionKey !== pk), doc.id, explain);
     const actions: TransactionAction[] = [["create", this.entity(doc)]];
-    for (const rowKey of this.uniqueRows(doc).keys()) actions.push(["create", this.indexRow(rowKey, doc.id)]);
-    for (const rowKey of this.lookupRows(doc)) actions.push(["create", this.indexRow(rowKey, doc.id)]);
-    const etag = await this.submit(actions, doc, DOC_PREFIX + doc.id, options.explain ?? true);
+    for (const { row } of unique) if (row.partitionKey === pk) actions.push(["create", row]);
+    for (const row of lookups) if (row.partitionKey === pk) actions.push(["create", row]);
+    let etag: string;
+    try {
+      etag = await this.submit(actions, doc, DOC_PREFIX + doc.id, explain);
+    } catch (err) {
+      await this.deleteRows(claimed).catch(() => {}); // a claim without its document is taken over later anyway
+      throw err;
+    }
+    const remote = lookups.filter((r) => r.partitionKey !== pk);
+    if (options.deferLookups) options.deferLookups(remote);
+    else await this.writeRows(remote);
     return { doc, etag };
+  }
+
+  /**
+   * Takes the unique rows that live outside the document's partition, before the document is
+   * written (a transaction cannot span partitions). A row held for another document that exists
+   * is a conflict; one held for a document that never appeared is a writer that died after its
+   * claim: taken over once older than CLAIM_STALE_MS (younger, it may be a create in progress).
+   */
+  private async claim(rows: { row: IndexRow; u: UniqueKey }[], id: string, explain: boolean): Promise<IndexRow[]> {
+    const claimed: IndexRow[] = [];
+    const refuse = async (u: UniqueKey, message?: string): Promise<never> => {
+      await this.deleteRows(claimed).catch(() => {});
+      throw conflict(explain ? message ?? u.conflictMessage : `${this.options.noun} holds a unique key another one holds.`);
+    };
+    for (const { row, u } of rows) {
+      try {
+        await this.client.createEntity(row);
+        claimed.push(row);
+        continue;
+      } catch (err) {
+        if (!(err instanceof RestError && err.statusCode === 409)) {
+          await this.deleteRows(claimed).catch(() => {});
+          throw storageError(err);
+        }
+      }
+      let held: { docId: string; etag: string; timestamp?: string };
+      try {
+        held = await this.client.getEntity<{ docId: string }>(row.partitionKey, row.rowKey);
+      } catch (err) {
+        await this.deleteRows(claimed).catch(() => {});
+        throw err instanceof RestError && err.statusCode === 404 ? conflict(`${this.options.noun} was changed concurrently; retry.`) : storageError(err);
+      }
+      if (held.docId === id) { claimed.push(row); continue; } // an earlier attempt of this very create
+      if (await this.get(held.docId)) await refuse(u);
+      const age = Date.now() - Date.parse(held.timestamp ?? "");
+      if (!(age > CLAIM_STALE_MS)) await refuse(u, `${u.conflictMessage} (it is being created; retry shortly)`);
+      try {
+        await this.client.updateEntity(row, "Replace", { etag: held.etag });
+        claimed.push(row);
+      } catch (err) {
+        if (err instanceof RestError && err.statusCode === 412) await refuse(u);
+        await this.deleteRows(claimed).catch(() => {});
+        throw storageError(err);
+      }
+    }
+    return claimed;
+  }
+
+  /** Writes index rows (idempotent upserts), one transaction per partition and 100 rows. */
+  async writeRows(rows: readonly IndexRow[]): Promise<void> {
+    await this.perPartition(rows, (row): TransactionAction => ["upsert", row, "Replace"]);
+  }
+
+  /** The lookup rows of `doc` outside its partition: written after it, so a recovery writes them again. */
+  lookupRowsOutside(doc: T): IndexRow[] {
+    const pk = this.partitionOfDoc(doc.id);
+    return [...this.lookupRows(doc).values()].filter((r) => r.partitionKey !== pk);
+  }
+
+  /** Deletes index rows; rows already gone are fine. */
+  private async deleteRows(rows: readonly IndexRow[]): Promise<void> {
+    try {
+      await this.perPartition(rows, (row): TransactionAction => ["delete", row]);
+    } catch {
+      // A transaction fails as a whole when one row is missing: delete one by one, ignoring 404.
+      for (const row of rows) {
+        try {
+          await this.client.deleteEntity(row.partitionKey, row.rowKey);
+        } catch (err) {
+          if (!(err instanceof RestError && err.statusCode === 404)) throw storageError(err);
+        }
+      }
+    }
+  }
+
+  private async perPartition(rows: readonly IndexRow[], action: (row: IndexRow) => TransactionAction): Promise<void> {
+    const groups = new Map<string, IndexRow[]>();
+    for (const row of rows) groups.set(row.partitionKey, [...(groups.get(row.partitionKey) ?? []), row]);
+    await Promise.all([...groups.values()].map(async (group) => {
+      for (let i = 0; i < group.length; i += ROWS_PER_TRANSACTION) {
+        await this.client.submitTransaction(group.slice(i, i + ROWS_PER_TRANSACTION).map(action));
+      }
+    }));
   }
 
   /**
@@ -156,35 +304,43 @@ export class DocumentTable<T extends { id: string }> {
    * find out which (the caller knows what to look up). One request either way, so a writer that
    * expects to win can skip the "does it exist?" read.
    */
-  async tryCreate(doc: T): Promise<Stored<T> | undefined> {
+  async tryCreate(doc: T, deferLookups?: (rows: IndexRow[]) => void): Promise<Stored<T> | undefined> {
     try {
-      return await this.create(doc, { explain: false });
+      return await this.create(doc, { explain: false, ...(deferLookups ? { deferLookups } : {}) });
     } catch (err) {
       if (err instanceof AppError && err.code === "CONFLICT") return undefined;
       throw err;
     }
   }
 
-  /** The partition every row of this table lives in (for rows that must share a transaction). */
-  get partition(): string {
-    return this.options.partition;
-  }
 
   /**
    * Replaces the document; `etag` undefined means unconditional. Index rows follow the change.
    * `extra` rows of the same partition commit in the same transaction (e.g. a counter).
    */
   async replace(before: T, after: T, etag: string | undefined, extra: TransactionAction[] = []): Promise<Stored<T>> {
+    const pk = this.partitionOfDoc(after.id);
     const actions: TransactionAction[] = [["update", this.entity(after), "Replace", { etag: etag ?? "*" }], ...extra];
     const oldUnique = this.uniqueRows(before);
     const newUnique = this.uniqueRows(after);
-    for (const k of oldUnique.keys()) if (!newUnique.has(k)) actions.push(["delete", this.indexRow(k, before.id)]);
-    for (const k of newUnique.keys()) if (!oldUnique.has(k)) actions.push(["create", this.indexRow(k, after.id)]);
     const oldLookup = this.lookupRows(before);
     const newLookup = this.lookupRows(after);
-    for (const k of oldLookup) if (!newLookup.has(k)) actions.push(["delete", this.indexRow(k, before.id)]);
-    for (const k of newLookup) if (!oldLookup.has(k)) actions.push(["create", this.indexRow(k, after.id)]);
-    const newEtag = await this.submit(actions, after, DOC_PREFIX + after.id);
+    const gone = [...[...oldUnique].filter(([k]) => !newUnique.has(k)).map(([, r]) => r.row), ...[...oldLookup].filter(([k]) => !newLookup.has(k)).map(([, r]) => r)];
+    const added = [...newLookup].filter(([k]) => !oldLookup.has(k)).map(([, r]) => r);
+    const addedUnique = [...newUnique].filter(([k]) => !oldUnique.has(k)).map(([, r]) => r);
+    for (const row of gone) if (row.partitionKey === pk) actions.push(["delete", row]);
+    for (const { row } of addedUnique) if (row.partitionKey === pk) actions.push(["create", row]);
+    for (const row of added) if (row.partitionKey === pk) actions.push(["create", row]);
+    const claimed = await this.claim(addedUnique.filter((r) => r.row.partitionKey !== pk), after.id, true);
+    let newEtag: string;
+    try {
+      newEtag = await this.submit(actions, after, DOC_PREFIX + after.id);
+    } catch (err) {
+      await this.deleteRows(claimed).catch(() => {});
+      throw err;
+    }
+    await this.writeRows(added.filter((r) => r.partitionKey !== pk));
+    await this.deleteRows(gone.filter((r) => r.partitionKey !== pk));
     return { doc: after, etag: newEtag };
   }
 
@@ -198,10 +354,12 @@ export class DocumentTable<T extends { id: string }> {
       const current = await this.require(doc.id);
       if (current.etag !== etag) throw preconditionFailed();
     }
+    const pk = this.partitionOfDoc(doc.id);
+    const rows = this.indexRowsOf(doc);
     const actions: TransactionAction[] = [["delete", this.entity(doc)]];
-    for (const k of this.uniqueRows(doc).keys()) actions.push(["delete", this.indexRow(k, doc.id)]);
-    for (const k of this.lookupRows(doc)) actions.push(["delete", this.indexRow(k, doc.id)]);
+    for (const row of rows) if (row.partitionKey === pk) actions.push(["delete", row]);
     await this.submit(actions, doc, DOC_PREFIX + doc.id);
+    await this.deleteRows(rows.filter((r) => r.partitionKey !== pk));
   }
 
   /**
@@ -222,17 +380,20 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
-  /** Rows of this table's partition whose RowKey starts with `prefix`. */
-  private prefixFilter(prefix: string): string {
-    return `PartitionKey eq '${odataString(this.options.partition)}' and ${rowKeyPrefixFilter(prefix)}`;
+  /** The rows filed under a lookup key: one partition's range. */
+  private lookupFilter(key: string): string {
+    const segment = boundedKey(key);
+    return `PartitionKey eq '${odataString(this.partitionOfKey(segment, key))}' and ${rowKeyPrefixFilter(`${LOOKUP_PREFIX}${segment}|`)}`;
   }
 
   /**
    * The OData filter of this table's document rows (not its unique or lookup rows), narrowed by
-   * `filter` on the index properties: for queries that read only keys or index properties.
+   * `filter` on the index properties: for queries that read only keys or index properties. A
+   * table spread over partitions is read across all of them unless `partition` names one.
    */
-  documentsFilter(filter?: string): string {
-    const range = this.prefixFilter(DOC_PREFIX);
+  documentsFilter(filter?: string, partition?: string): string {
+    const pk = partition ?? (this.options.partitions ? undefined : this.options.partition);
+    const range = (pk === undefined ? "" : `PartitionKey eq '${odataString(pk)}' and `) + rowKeyPrefixFilter(DOC_PREFIX);
     return filter ? `${range} and (${filter})` : range;
   }
 
@@ -241,15 +402,15 @@ export class DocumentTable<T extends { id: string }> {
     return rowKey.slice(DOC_PREFIX.length);
   }
 
-  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<Page<T>> {
-    const filter = this.documentsFilter(opts.filter);
+  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined; partition?: string }): Promise<Page<T>> {
+    const filter = this.documentsFilter(opts.filter, opts.partition);
     const page = await onePage(this.client.listEntities<DocEntity>({ queryOptions: { filter } }), opts.top, opts.continuationToken);
     return { items: page.rows.map((e) => ({ doc: this.parse(e), etag: e.etag })), continuationToken: page.continuationToken };
   }
 
   /** Every document id filed under a lookup key (non-unique index). */
   async idsByLookup(key: string): Promise<string[]> {
-    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${boundedKey(key)}|`);
+    const filter = this.lookupFilter(key);
     const ids: string[] = [];
     try {
       for await (const e of this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } })) ids.push(e.docId);
@@ -261,7 +422,7 @@ export class DocumentTable<T extends { id: string }> {
 
   /** One page of the ids filed under a lookup key. */
   async lookupPage(key: string, top: number, continuationToken?: string): Promise<{ ids: string[]; continuationToken: string | null }> {
-    const filter = this.prefixFilter(`${LOOKUP_PREFIX}${boundedKey(key)}|`);
+    const filter = this.lookupFilter(key);
     const page = await onePage(this.client.listEntities<{ docId: string }>({ queryOptions: { filter, select: ["docId"] } }), top, continuationToken);
     return { ids: page.rows.map((e) => e.docId), continuationToken: page.continuationToken };
   }
@@ -269,7 +430,8 @@ export class DocumentTable<T extends { id: string }> {
   /** The id of the document holding a unique key, if any. */
   async idByUniqueKey(key: string): Promise<string | undefined> {
     try {
-      const e = await this.client.getEntity<{ docId: string }>(this.options.partition, UNIQUE_PREFIX + boundedKey(key));
+      const segment = boundedKey(key);
+      const e = await this.client.getEntity<{ docId: string }>(this.partitionOfKey(segment, key), UNIQUE_PREFIX + segment);
       return e.docId;
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 404) return undefined;
@@ -299,7 +461,7 @@ export class DocumentTable<T extends { id: string }> {
 
   /** A failed batch does not say which row conflicted: find the unique key held by another document. */
   private async explainConflict(doc: T): Promise<AppError> {
-    for (const u of this.uniqueRows(doc).values()) {
+    for (const { u } of this.uniqueRows(doc).values()) {
       const holder = await this.idByUniqueKey(u.key);
       if (holder !== undefined && holder !== doc.id) return conflict(u.conflictMessage);
     }

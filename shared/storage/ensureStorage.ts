@@ -1,6 +1,7 @@
 /**
  * @module Creates every table, queue and container the app uses when missing, then brings mailbox
- * rows of an older index version up to date (reindexMailboxes.ts). Idempotent and cheap enough to
+ * rows of an older index version up to date (reindexMailboxes.ts) and emails stored before their
+ * partitioned layout into it (partitionEmails.ts). Idempotent and cheap enough to
  * run on every cold start (one read once the reindex is done); infra/ creates the same names
  * ahead of time in Azure.
  */
@@ -9,6 +10,7 @@ import type { StorageClients } from "./clients.js";
 import { ALL_CONTAINERS, ALL_QUEUES, ALL_TABLES } from "./names.js";
 import { storageError } from "./documentTable.js";
 import { reindexMailboxes } from "./reindexMailboxes.js";
+import { partitionEmails } from "./partitionEmails.js";
 
 const alreadyExists = (err: unknown): boolean => err instanceof RestError && err.statusCode === 409;
 
@@ -25,4 +27,5 @@ export async function ensureStorage(clients: StorageClients): Promise<void> {
     throw storageError(err);
   }
   await reindexMailboxes(clients);
+  await partitionEmails(clients);
 }

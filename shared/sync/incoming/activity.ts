@@ -15,8 +15,14 @@
 import { AppError } from "../../errors.js";
 import type { EmailActivity } from "../../domain/email.js";
 import type { Services } from "../../runtime/services.js";
-import type { Stored } from "../../storage/documentTable.js";
-import { emailLookup } from "../../storage/emailStore.js";
+import type { IndexRow, Stored } from "../../storage/documentTable.js";
+import { emailLookup, incomingEmailId } from "../../storage/emailStore.js";
+
+/**
+ * Where lookup rows outside an activity's partition go: written at once when absent, or handed
+ * to the poll, which writes a run's rows in batches before their markers (pollMailbox.ts).
+ */
+export type LookupSink = (rows: IndexRow[]) => void;
 
 export interface SaveResult {
   emailId: string;
@@ -29,14 +35,21 @@ export interface SaveResult {
   status: EmailActivity["status"];
 }
 
-async function join(services: Services, current: Stored<EmailActivity>, copy: EmailActivity): Promise<void> {
+/** The activity's lookup rows outside its partition, again: an attempt that died after its create may not have written them. */
+async function relook(services: Services, doc: EmailActivity, sink: LookupSink | undefined): Promise<void> {
+  const rows = services.emails.lookupRowsOutside(doc);
+  if (sink) sink(rows);
+  else await services.emails.writeRows(rows);
+}
+
+async function join(services: Services, current: Stored<EmailActivity>, copy: EmailActivity, sink: LookupSink | undefined): Promise<void> {
   const emailId = current.doc.id;
   if (!current.doc.receivedByMailboxIds.includes(copy.mailboxId)) {
     await services.emails.update(emailId, (e) =>
       e.receivedByMailboxIds.includes(copy.mailboxId)
         ? e
         : { ...e, receivedByMailboxIds: [...e.receivedByMailboxIds, copy.mailboxId], updatedAt: services.clock.now().toISOString() });
-  }
+  } else await relook(services, current.doc, sink);
   // Only once the join is durable, and never the blob the activity itself holds.
   if (current.doc.rawBlob && copy.rawBlob && current.doc.rawBlob !== copy.rawBlob) {
     await services.raw.delete(copy.rawBlob).catch((err: unknown) =>
@@ -54,8 +67,8 @@ async function holder(services: Services, key: string): Promise<Stored<EmailActi
 }
 
 /** Creates `activity` with its unique key; undefined when another activity holds the key. */
-async function tryCreate(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
-  const created = await services.emails.tryCreate(activity);
+async function tryCreate(services: Services, activity: EmailActivity, sink: LookupSink | undefined): Promise<SaveResult | undefined> {
+  const created = await services.emails.tryCreate(activity, sink);
   return created ? { emailId: activity.id, created: true, status: activity.status } : undefined;
 }
 
@@ -63,9 +76,12 @@ async function tryCreate(services: Services, activity: EmailActivity): Promise<S
 const earlierAttempt = (stored: EmailActivity, copy: EmailActivity): boolean =>
   stored.mailboxId === copy.mailboxId && (stored.rawBlob ?? "") === (copy.rawBlob ?? "") && stored.sha256 === copy.sha256;
 
-async function joined(services: Services, stored: Stored<EmailActivity>, copy: EmailActivity): Promise<SaveResult> {
-  if (earlierAttempt(stored.doc, copy)) return { emailId: stored.doc.id, created: true, status: stored.doc.status };
-  await join(services, stored, copy);
+async function joined(services: Services, stored: Stored<EmailActivity>, copy: EmailActivity, sink: LookupSink | undefined): Promise<SaveResult> {
+  if (earlierAttempt(stored.doc, copy)) {
+    await relook(services, stored.doc, sink);
+    return { emailId: stored.doc.id, created: true, status: stored.doc.status };
+  }
+  await join(services, stored, copy, sink);
   return { emailId: stored.doc.id, created: false, status: stored.doc.status };
 }
 
@@ -73,24 +89,35 @@ async function joined(services: Services, stored: Stored<EmailActivity>, copy: E
  * Most mail is new: the create is tried first and the transaction's own conflict on the unique
  * key says when it is not (one request instead of a read and a write). Only then is the holder read.
  */
-async function saveOnce(services: Services, activity: EmailActivity): Promise<SaveResult | undefined> {
-  const created = await tryCreate(services, activity);
+/** The activity under a new id (its conversation too, when it starts one). */
+function withId(activity: EmailActivity, id: string): EmailActivity {
+  return { ...activity, id, conversationId: activity.conversationId === activity.id ? id : activity.conversationId };
+}
+
+async function saveOnce(services: Services, activity: EmailActivity, sink: LookupSink | undefined): Promise<SaveResult | undefined> {
+  const created = await tryCreate(services, activity, sink);
   if (created) return created;
   const first = await holder(services, emailLookup.messageId(activity.messageId));
   if (!first) return undefined; // the holder was deleted meanwhile: try again
-  if (sameMessage(first.doc, activity)) return joined(services, first, activity);
-  // Another message already holds this Message-ID: this one is filed on its own.
+  if (sameMessage(first.doc, activity)) return joined(services, first, activity, sink);
+  // Another message already holds this Message-ID: this one is filed on its own, with an id of
+  // its own key's partition (emailPartitions.ts).
   const ownKey = emailLookup.messageIdWithDigest(activity.messageId, activity.contentDigest ?? activity.sha256);
   const own = await holder(services, ownKey);
-  if (own) return joined(services, own, activity);
-  return tryCreate(services, { ...activity, messageIdKey: ownKey });
+  if (own) return joined(services, own, activity, sink);
+  return tryCreate(services, { ...withId(activity, incomingEmailId(ownKey)), messageIdKey: ownKey }, sink);
 }
 
-export async function saveOrJoin(services: Services, activity: EmailActivity): Promise<SaveResult> {
+/**
+ * `activity.id` must be incomingEmailId of its Message-ID key (its document then shares the key
+ * row's transaction). `sink`: lookup rows outside the activity's partition are handed over
+ * instead of written (the caller writes them before it records the message as processed).
+ */
+export async function saveOrJoin(services: Services, activity: EmailActivity, sink?: LookupSink): Promise<SaveResult> {
   // A lost race (another worker created the same key between our read and our write) is
   // settled by reading again: the second time the winner is there to join or to tell apart.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const saved = await saveOnce(services, activity);
+    const saved = await saveOnce(services, activity, sink);
     if (saved) return saved;
   }
   throw new AppError("CONFLICT", `The activity for ${activity.messageId} kept changing while it was saved.`);

@@ -50,7 +50,8 @@ export interface SeenState {
   parked: Map<string, Marker>;
 }
 
-type CountersEntity = IncomingCounts & { partitionKey: string; rowKey: string; [k: string]: unknown };
+/** `markers`: how many markers were ever written (absent in rows written before it was kept). */
+type CountersEntity = IncomingCounts & { partitionKey: string; rowKey: string; markers?: number; [k: string]: unknown };
 
 const ZERO: IncomingCounts = { received: 0, skipped: 0, quarantined: 0 };
 
@@ -113,6 +114,8 @@ export class IncomingCheckpoint {
   private countersEtag: string | undefined;
   private counts: IncomingCounts | undefined;
   private tail: Promise<void> = Promise.resolve();
+  /** Markers ever written in this mailbox (kept on the counters row): how long a range query over them is. */
+  private written = 0;
 
   constructor(
     private readonly table: TableClient,
@@ -153,12 +156,16 @@ export class IncomingCheckpoint {
   /**
    * The markers of `uids` (absent ones left out), in whichever costs fewer requests: point reads
    * (a bounded number at a time) when there are few, else one range query over the maildrop's
-   * markers, about `known` rows long (the UIDLs settled so far). A fresh 200-message mailbox or a
-   * 2,000-message backlog costs a page or two, not a read per UIDL.
+   * markers. The counters say how many markers were ever written (each counts once), which
+   * bounds how long that range is, deleted mail's markers included. A fresh 200-message mailbox or
+   * a 2,000-message backlog costs a page or two, not a read per UIDL; a mailbox with a long history
+   * and three new messages costs three reads, not a scan of its history.
    */
-  async markers(uids: readonly string[], known = 0): Promise<Map<string, Marker>> {
-    const pages = Math.ceil((known + uids.length) / QUERY_PAGE_ROWS);
-    if (uids.length > Math.max(pages, 1)) return this.markersByRange(uids);
+  async markers(uids: readonly string[], initial: IncomingCounts): Promise<Map<string, Marker>> {
+    if (uids.length === 0) return new Map();
+    await this.counters(initial);
+    const pages = Math.max(1, Math.ceil(this.written / QUERY_PAGE_ROWS));
+    if (uids.length > pages) return this.markersByRange(uids);
     const found = new Map<string, Marker>();
     for (let i = 0; i < uids.length; i += READ_CONCURRENCY) {
       const slice = uids.slice(i, i + READ_CONCURRENCY);
@@ -193,10 +200,13 @@ export class IncomingCheckpoint {
       const e = await this.table.getEntity<CountersEntity>(partition(this.mailboxId), COUNTERS_KEY);
       this.countersEtag = e.etag;
       this.counts = { received: e.received, skipped: e.skipped, quarantined: e.quarantined };
+      // Before the marker count was kept, every counted outcome had a marker (duplicates did not count).
+      this.written = typeof e.markers === "number" ? e.markers : e.received + e.skipped + e.quarantined;
     } catch (err) {
       if (!(err instanceof RestError && err.statusCode === 404)) throw storageError(err);
       this.countersEtag = undefined;
       this.counts = { ...initial };
+      this.written = 0;
     }
     return this.counts;
   }
@@ -287,12 +297,14 @@ export class IncomingCheckpoint {
   private commit(markerActions: TransactionAction[], add: IncomingCounts, initial: IncomingCounts): Promise<void> {
     const run = this.tail.then(async () => {
       const after = plus(await this.counters(initial), add);
-      const counters: CountersEntity = { partitionKey: partition(this.mailboxId), rowKey: COUNTERS_KEY, ...after };
+      const created = markerActions.filter((a) => a[0] === "create").length;
+      const counters: CountersEntity = { partitionKey: partition(this.mailboxId), rowKey: COUNTERS_KEY, ...after, markers: this.written + created };
       const result = await this.table.submitTransaction([
         ...markerActions,
         this.countersEtag === undefined ? ["create", counters] : ["update", counters, "Replace", { etag: this.countersEtag }],
       ]);
       this.counts = after;
+      this.written += created;
       this.countersEtag = result.getResponseForEntity(COUNTERS_KEY)?.etag ?? (await this.reloadEtag());
     });
     this.tail = run.catch(() => {});

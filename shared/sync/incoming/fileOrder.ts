@@ -21,8 +21,8 @@ interface Entry {
 }
 
 export interface FileTicket {
-  /** Called once the message is parsed: waits for the earlier messages it depends on. */
-  ready(parsed: ParsedMessage): Promise<void>;
+  /** Called once the message is parsed: waits for the earlier messages it depends on (true if any). */
+  ready(parsed: ParsedMessage): Promise<boolean>;
   /** The message is filed (or will never be): later ones stop waiting for it. */
   done(): void;
 }
@@ -51,10 +51,15 @@ export class FileOrder {
       ready: async (parsed) => {
         const normalized = normalizeSubject(parsed.subject);
         setKeys({ messageId: parsed.messageId, normalizedSubject: normalized });
+        let waited = false;
         for (const e of earlier) {
           const keys = await e.keys;
-          if (keys && dependsOn(keys, parsed, normalized)) await e.filed;
+          if (keys && dependsOn(keys, parsed, normalized)) {
+            await e.filed;
+            waited = true;
+          }
         }
+        return waited;
       },
       done: () => {
         setKeys(null); // no effect when it was parsed

@@ -23,6 +23,7 @@ import { processMessage, recordUndownloadable, type MessageContext } from "./pro
 import { effectiveCutoff } from "./cutoff.js";
 import { isDue, isParked } from "./reconsider.js";
 import { takeSmall } from "./takeSmall.js";
+import type { IndexRow } from "../../storage/documentTable.js";
 import { FileOrder } from "./fileOrder.js";
 
 export const LEASE_MS = 5 * 60_000;
@@ -90,6 +91,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
   let fetched = 0;
   let used: LoginCredentials | undefined;
   const pending: { msgNo: number; uid: string; marker: Marker }[] = [];
+  const lookupRows: IndexRow[] = []; // filed activities' lookup rows outside their partitions, written with the markers
   const window = new Set<Promise<void>>(); // messages being processed (pipelining)
   let flushPending: (() => Promise<void>) | undefined;
   /** The mailbox's counts as the counters hold them, once this run has read or written them. */
@@ -110,7 +112,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const { seen, parked } = await cp.loadSeen();
     const unseen = listing.filter((item) => !seen.has(item.uid) && !parked.has(item.uid));
     // Processed by an earlier run that did not get to its checkpoint: no second fetch.
-    const markers = await cp.markers(unseen.map((item) => item.uid), seen.size + parked.size);
+    const markers = await cp.markers(unseen.map((item) => item.uid), initial);
     const done = new Map<number, Marker>(); // msgNo → marker, for DELE and the checkpoint
     const toFetch: { msgNo: number; uid: string }[] = [];
     const again: typeof toFetch = [];
@@ -130,9 +132,13 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const limit = options.maxMessages ?? MAX_MESSAGES_PER_RUN;
     const batch = [...toFetch, ...again].slice(0, limit);
     let more = toFetch.length + again.length > batch.length;
+    const flushLookups = (): Promise<void> => writeLookups(lookupRows.splice(0));
     const ctxOf = (uid: string): MessageContext => {
       const before = previous.get(uid);
-      return { services, mailbox, profile, settings, uid, scope, ...(before ? { previous: before } : {}) };
+      return {
+        services, mailbox, profile, settings, uid, scope, ...(before ? { previous: before } : {}),
+        lookups: (rows) => { lookupRows.push(...rows); }, flushLookups,
+      };
     };
     const counted = (msgNo: number, marker: Marker, add: IncomingCounts): void => {
       done.set(msgNo, marker);
@@ -143,8 +149,19 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     };
     // New markers are written MARKER_BATCH at a time (one transaction per 99, with the counters);
     // until then their messages count as not processed: a crash re-fetches and re-joins them.
+    // Lookup rows first (taken at the same instant as the markers, so every marker written has
+    // its message's rows written before it), then the markers.
+    // Writes of lookup rows run one after another, so "written" means every earlier one is too.
+    let lookupWrites: Promise<void> = Promise.resolve();
+    const writeLookups = (rows: IndexRow[]): Promise<void> => {
+      const write = lookupWrites.then(() => services.emails.writeRows(rows));
+      lookupWrites = write.catch(() => {});
+      return write;
+    };
     const flush = async (): Promise<void> => {
+      const rows = lookupRows.splice(0);
       const batch = pending.splice(0);
+      await writeLookups(rows);
       if (batch.length === 0) return;
       await cp.markMany(batch, initial);
       for (const { msgNo, marker } of batch) counted(msgNo, marker, countsOf(marker.outcome));

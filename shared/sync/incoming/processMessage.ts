@@ -6,7 +6,7 @@
  * Whatever goes wrong after the bytes are stored is the message's (messageFailure.ts): it ends
  * as a quarantined activity holding the raw bytes, and the poll goes on with the next message.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { AppError, toAppError } from "../../errors.js";
 import { normalizeSubject, syntheticMessageId, type EmailActivity } from "../../domain/email.js";
@@ -15,6 +15,7 @@ import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Profile } from "../../domain/profile.js";
 import type { Services } from "../../runtime/services.js";
 import { boundedKey } from "../../storage/documentTable.js";
+import { emailLookup, incomingEmailId } from "../../storage/emailStore.js";
 import type { RawUpload } from "../../storage/rawStore.js";
 import { MAX_ATTACHMENTS_LISTED, MAX_DOWNLOAD_BYTES } from "../../limits.js";
 import { raiseAlert } from "../alerts.js";
@@ -24,7 +25,7 @@ import { ContentDigest } from "./contentDigest.js";
 import { headerMessageId, parseMessage, type ParsedMessage } from "./parse.js";
 import { correlate } from "./correlate.js";
 import { passesFilter } from "./filter.js";
-import { saveOrJoin } from "./activity.js";
+import { saveOrJoin, type LookupSink } from "./activity.js";
 import { forwardTarget } from "./forward.js";
 import { isMailboxLevel, messageError } from "./messageFailure.js";
 import { fitBodies } from "../outgoing/fitActivity.js";
@@ -44,6 +45,10 @@ export interface MessageContext {
   previous?: Marker;
   /** Its place among the messages processed at the same time (fileOrder.ts). */
   ticket?: FileTicket;
+  /** Takes lookup rows to write in a batch later (activity.ts LookupSink); absent: written at once. */
+  lookups?: LookupSink;
+  /** Writes the rows handed to `lookups` so far (before a correlation that may need them). */
+  flushLookups?: () => Promise<void>;
 }
 
 /** The raw bytes as stored, with the digest that tells copies of one message apart from others. */
@@ -56,7 +61,7 @@ export const rawBlobName = (mailboxId: string, scope: string, uid: string): stri
 
 function baseActivity(ctx: MessageContext, stored: StoredMessage, messageId: string, now: string): EmailActivity {
   return {
-    id: randomUUID(), createdAt: now, updatedAt: now, mailboxId: ctx.mailbox.id, direction: "incoming", status: "received",
+    id: incomingEmailId(emailLookup.messageId(messageId)), createdAt: now, updatedAt: now, mailboxId: ctx.mailbox.id, direction: "incoming", status: "received",
     messageId, inReplyTo: null, references: [], conversationId: "", trackingToken: null, correlatedEmailId: null,
     correlationMethod: "none", from: null, to: [], cc: [], bcc: [], subject: "", textBody: "", htmlBody: null,
     attachments: [], sizeBytes: stored.sizeBytes, sha256: stored.sha256, receivedAt: now, sentAt: null, error: null,
@@ -71,7 +76,7 @@ async function quarantine(ctx: MessageContext, stored: StoredMessage, err: AppEr
   const now = services.clock.now().toISOString();
   const activity = { ...baseActivity(ctx, stored, messageId, now), status: "quarantined" as const, error: err.toSummary() };
   activity.conversationId = activity.id;
-  const saved = await saveOrJoin(services, activity);
+  const saved = await saveOrJoin(services, activity, ctx.lookups);
   if (!saved.created) return { outcome: "duplicate", emailId: saved.emailId, deletable: true };
   if (saved.status !== "quarantined") return { outcome: "received", emailId: saved.emailId, deletable: true };
   await raiseAlert(services, {
@@ -126,7 +131,8 @@ async function processStored(ctx: MessageContext, stored: StoredMessage): Promis
   }
   const raw = stored.bytes ?? await services.raw.downloadBuffer(stored.blobName);
   const parsed = await parseMessage(raw);
-  await ctx.ticket?.ready(parsed);
+  // An earlier message of this run that this one may correlate with has its lookup rows written first.
+  if (await ctx.ticket?.ready(parsed)) await ctx.flushLookups?.();
   // Mail the server received before the cut-off is not processed; it is parked with that cut-off.
   const cutoff = effectiveCutoff(ctx.mailbox, ctx.profile);
   if (cutoff !== null && isBeforeCutoff(receivedTime(parsed, services.clock.now()).at, cutoff)) return skip(ctx, stored, { cutoff });
@@ -181,7 +187,7 @@ export async function fileMessage(ctx: MessageContext, owner: Mailbox, parsed: P
     sentAt: parsed.date?.toISOString() ?? null, normalizedSubject, truncated: parsed.truncated,
   };
   activity.conversationId = c.conversationId ?? activity.id;
-  const saved = await saveOrJoin(services, fitBodies(activity));
+  const saved = await saveOrJoin(services, fitBodies(activity), ctx.lookups);
   if (dropped.length > 0 && saved.created) {
     const names = dropped.slice(0, 5).map((a) => a.filename.slice(0, 80)).join(", ") + (dropped.length > 5 ? ", ..." : "");
     await raiseAlert(services, {

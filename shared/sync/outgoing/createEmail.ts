@@ -14,7 +14,7 @@ import { ineligibility, type Mailbox } from "../../domain/mailbox.js";
 import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Services } from "../../runtime/services.js";
 import type { Stored } from "../../storage/documentTable.js";
-import { emailLookup } from "../../storage/emailStore.js";
+import { emailLookup, outgoingEmailId } from "../../storage/emailStore.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { composeMessage } from "./compose.js";
 import { formatToken, TrackingNumbers } from "./trackingToken.js";
@@ -65,6 +65,23 @@ async function earlierWithKey(services: Services, idem: Idempotency): Promise<St
   return earlier;
 }
 
+/**
+ * The email of the request that won a race on the key. Its key row is claimed before its document
+ * is written (they live in different partitions, decision 0027), so the winner may be a moment
+ * from existing: look a few times before giving up.
+ */
+async function winnerWithKey(services: Services, idem: Idempotency): Promise<Stored<EmailActivity> | undefined> {
+  for (let attempt = 0; attempt < WINNER_LOOKS; attempt++) {
+    const found = await earlierWithKey(services, idem);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, WINNER_LOOK_MS));
+  }
+  return undefined;
+}
+/** How long a request that lost a race on its Idempotency-Key waits for the winner's email: 20 x 100 ms. */
+const WINNER_LOOKS = 20;
+const WINNER_LOOK_MS = 100;
+
 export async function createOutgoingEmail(services: Services, input: EmailCreate, idempotencyKey?: string): Promise<CreatedEmail> {
   // The request as validated (defaults filled), so the same email sent twice hashes the same.
   const idempotency = idempotencyKey === undefined ? undefined
@@ -81,7 +98,7 @@ export async function createOutgoingEmail(services: Services, input: EmailCreate
   if (problems.length > 0 || !mailbox) throw validationFailed(problems);
 
   const now = services.clock.now();
-  const id = randomUUID();
+  const id = outgoingEmailId(mailbox.id);
   const token = await nextToken(services, mailbox, settings);
   const subject = token ? [input.subject, token].filter((s) => s !== "").join(" ") : input.subject;
   const domain = mailbox.emailAddress.slice(mailbox.emailAddress.lastIndexOf("@") + 1);
@@ -118,7 +135,7 @@ export async function createOutgoingEmail(services: Services, input: EmailCreate
     saved = await services.emails.create(fitBodies(email));
   } catch (err) {
     // Two requests with one key at once: the index row lets one commit; the other answers with it.
-    const winner = idempotency && err instanceof AppError && err.code === "CONFLICT" ? await earlierWithKey(services, idempotency) : undefined;
+    const winner = idempotency && err instanceof AppError && err.code === "CONFLICT" ? await winnerWithKey(services, idempotency) : undefined;
     if (!winner) throw err;
     await services.raw.delete(upload.blobName).catch(() => undefined);
     return { saved: winner, replayed: true };

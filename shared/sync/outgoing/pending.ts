@@ -1,27 +1,27 @@
 /**
- * @module Finding a mailbox's unfinished sends with one filtered query over the email table's
- * index columns, and keeping the due index in step with them after a run.
+ * @module Finding a mailbox's unfinished sends with one range read of their index, and keeping the due index in step with them after a run.
  */
 import type { EmailActivity } from "../../domain/email.js";
 import type { Services } from "../../runtime/services.js";
 import type { Stored } from "../../storage/documentTable.js";
-import { odataString } from "../../storage/documentTable.js";
+import { emailLookup } from "../../storage/emailStore.js";
 import { QUEUES } from "../../storage/names.js";
 
 /** Bounds one listing; a mailbox with more unfinished sends is worked through over several runs. */
 const MAX_LISTED = 1000;
 
-/** `pendingSend` and `sending` emails of the mailbox, oldest first. */
+/**
+ * `pendingSend` and `sending` emails of the mailbox, oldest first: the `unfinished` index rows,
+ * which live with the mailbox's sends and change in their transactions. A row whose email has
+ * settled meanwhile (an email stored before decision 0027, whose row is removed after its
+ * transaction) is skipped.
+ */
 export async function listUnfinished(services: Services, mailboxId: string): Promise<Stored<EmailActivity>[]> {
-  const filter = `mailboxId eq '${odataString(mailboxId)}' and direction eq 'outgoing' and (status eq 'pendingSend' or status eq 'sending')`;
-  const out: Stored<EmailActivity>[] = [];
-  let continuationToken: string | undefined;
-  do {
-    const page = await services.emails.list({ filter, top: 1000, continuationToken });
-    out.push(...page.items);
-    continuationToken = page.continuationToken ?? undefined;
-  } while (continuationToken && out.length < MAX_LISTED);
-  return out.sort((a, b) => a.doc.createdAt.localeCompare(b.doc.createdAt));
+  const ids = (await services.emails.lookupPage(emailLookup.unfinished(mailboxId), MAX_LISTED)).ids;
+  const docs = await Promise.all(ids.map((id) => services.emails.get(id)));
+  return docs
+    .filter((s): s is Stored<EmailActivity> => s !== undefined && s.doc.mailboxId === mailboxId && s.doc.direction === "outgoing" && (s.doc.status === "pendingSend" || s.doc.status === "sending"))
+    .sort((a, b) => a.doc.createdAt.localeCompare(b.doc.createdAt));
 }
 
 export const isDue = (e: EmailActivity, now: Date): boolean => e.nextAttemptAt === null || Date.parse(e.nextAttemptAt) <= now.getTime();
