@@ -101,7 +101,7 @@ after(() => {
 test("the staged package holds compiled output, host.json and package.json, and no sources, tests, dev host or local settings", () => {
   const top = readdirSync(staged).sort();
   for (const required of ["dist", "host.json", "node_modules", "package.json", ".funcignore"]) assert.ok(top.includes(required), `${required} missing`);
-  for (const never of ["functions", "shared", "devhost", "test", "test-e2e", "test-fuzz", "infra", "scripts", "docs", "tools", "local.settings.json",
+  for (const never of ["functions", "shared", "devhost", "console", "test-browser", "test", "test-e2e", "test-fuzz", "infra", "scripts", "docs", "tools", "local.settings.json",
     "local.settings.sample.json", "package-lock.json", "tsconfig.json", "azure.yaml", "README.md"]) {
     assert.ok(!top.includes(never), `${never} must not ship`);
   }
