@@ -289,14 +289,28 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
+  /**
+   * One transaction per partition and ROWS_PER_TRANSACTION rows. A row named twice (the same
+   * activity's rows handed over again by a retry or a joined copy) goes once: a transaction
+   * refuses a row it holds twice.
+   */
   private async perPartition(rows: readonly IndexRow[], action: (row: IndexRow) => TransactionAction): Promise<void> {
-    const groups = new Map<string, IndexRow[]>();
-    for (const row of rows) groups.set(row.partitionKey, [...(groups.get(row.partitionKey) ?? []), row]);
-    await Promise.all([...groups.values()].map(async (group) => {
-      for (let i = 0; i < group.length; i += ROWS_PER_TRANSACTION) {
-        await this.client.submitTransaction(group.slice(i, i + ROWS_PER_TRANSACTION).map(action));
-      }
-    }));
+    const groups = new Map<string, Map<string, IndexRow>>();
+    for (const row of rows) {
+      const group = groups.get(row.partitionKey) ?? new Map<string, IndexRow>();
+      group.set(row.rowKey, row);
+      groups.set(row.partitionKey, group);
+    }
+    try {
+      await Promise.all([...groups.values()].map(async (byKey) => {
+        const group = [...byKey.values()];
+        for (let i = 0; i < group.length; i += ROWS_PER_TRANSACTION) {
+          await this.client.submitTransaction(group.slice(i, i + ROWS_PER_TRANSACTION).map(action));
+        }
+      }));
+    } catch (err) {
+      throw storageError(err);
+    }
   }
 
   /**

@@ -175,3 +175,19 @@ test("the same alert raised by many writers at once folds into one, counting eve
   assert.equal(list.length, 1);
   assert.equal(list[0].count, 12);
 });
+
+test("copies of one message in one poll make one activity; their lookup rows are written once", async () => {
+  const copy = mail("copy-1", "Copied");
+  const server = await Pop3TestServer.start({ messages: [copy, mail("other-1", "Other"), copy, copy] });
+  try {
+    const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "copies@contoso.test" });
+    const result = await pollMailbox(app.services, mailboxId);
+    assert.equal(result.status, "done", JSON.stringify(result));
+    const items = await emailsOf(app, mailboxId);
+    assert.deepEqual(items.map((e) => e.messageId).sort(), ["<copy-1@pipe.test>", "<other-1@pipe.test>"]);
+    const mb = (await app.call("GET", `/api/mailboxes/${mailboxId}`)).body;
+    assert.equal(mb.stats.received, 2);
+  } finally {
+    await server.close();
+  }
+});
