@@ -46,12 +46,12 @@ try {
     batches.push(Array.from({ length: Math.min(50, N - i) }, () => entryRows(randomUUID(), now - 60_000 - Math.floor(Math.random() * 240_000)))
       .flat().map((e): TransactionAction => ["create", e]));
   }
-  let next = 0;
+  let next = 0, done = 0;
   await Promise.all(Array.from({ length: 4 }, async () => {
     while (next < batches.length) {
       const b = batches[next++] ?? [];
       await table.submitTransaction(b);
-      if (next % 200 === 0) console.error(`  setup: ${next * 50} of ${N} at ${(next * 50 / ((performance.now() - t) / 1000)).toFixed(0)}/s`);
+      if (++done % 200 === 0) console.error(`  setup: ${done * 50} of ${N} at ${(done * 50 / ((performance.now() - t) / 1000)).toFixed(0)}/s`);
     }
   }));
   console.error(`setup: ${N} due entries in ${((performance.now() - t) / 1000).toFixed(1)} s`);
