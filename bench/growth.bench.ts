@@ -18,7 +18,7 @@
  *   BENCH_SCALE=0.1 npm run bench:growth      (0 / 1k / 2.5k / 5k: quick check, a few minutes)
  * Prints Markdown rows for docs/benchmarks.md.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
 import { connectionStringFor } from "../shared/runtime/azurite.js";
@@ -27,6 +27,7 @@ import { createServices, type Services } from "../shared/runtime/services.js";
 import { createLogger } from "../shared/runtime/logger.js";
 import { pollMailbox } from "../shared/sync/incoming/pollMailbox.js";
 import { saveOrJoin } from "../shared/sync/incoming/activity.js";
+import { emailLookup, incomingEmailId } from "../shared/storage/emailStore.js";
 import type { EmailActivity } from "../shared/domain/email.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
 import { startAzuriteRetrying } from "./support/azuriteRetry.js";
@@ -114,8 +115,11 @@ try {
         while (next < target) {
           const i = next++;
           const mailboxId = fillMailboxes[i % MAILBOXES] ?? tpl.mailboxId;
+          // As the ingest makes them (processMessage.ts): the id names the Message-ID key's partition, a new thread.
+          const messageId = `<fill-${i}@growth.bench.test>`;
+          const id = incomingEmailId(emailLookup.messageId(messageId));
           const clone: EmailActivity = {
-            ...tpl, id: randomUUID(), messageId: `<fill-${i}@growth.bench.test>`, conversationId: randomUUID(),
+            ...tpl, id, messageId, conversationId: id,
             subject: `growth fill ${i}`, normalizedSubject: `growth fill ${i}`, mailboxId, receivedByMailboxIds: [mailboxId],
             sha256: randomBytes(32).toString("hex"), contentDigest: randomBytes(32).toString("hex"),
           };
