@@ -194,7 +194,7 @@ export class DocumentTable<T extends { id: string }> {
    * Creates `doc` with its index rows. `deferLookups`: lookup rows outside the document's
    * partition are handed to the caller to write later in batches (writeRows), instead of now.
    */
-  async create(doc: T, options: { explain?: boolean; deferLookups?: (rows: IndexRow[]) => void } = {}): Promise<Stored<T>> {
+  async create(doc: T, options: { explain?: boolean; deferLookups?: (rows: IndexRow[]) => void; etag?: boolean } = {}): Promise<Stored<T>> {
     const pk = this.partitionOfDoc(doc.id);
     const explain = options.explain ?? true;
     const unique = [...this.uniqueRows(doc).values()];
@@ -205,7 +205,7 @@ export class DocumentTable<T extends { id: string }> {
     for (const row of lookups) if (row.partitionKey === pk) actions.push(["create", row]);
     let etag: string;
     try {
-      etag = await this.submit(actions, doc, DOC_PREFIX + doc.id, explain);
+      etag = await this.submit(actions, doc, DOC_PREFIX + doc.id, explain, options.etag ?? true);
     } catch (err) {
       await this.deleteRows(claimed).catch(() => {}); // a claim without its document is taken over later anyway
       throw err;
@@ -316,11 +316,13 @@ export class DocumentTable<T extends { id: string }> {
   /**
    * Creates `doc` unless one of its unique keys is held already: then undefined, with no read to
    * find out which (the caller knows what to look up). One request either way, so a writer that
-   * expects to win can skip the "does it exist?" read.
+   * expects to win can skip the "does it exist?" read. The ETag is what Storage's answer carries
+   * (an emulator may leave it out: then ""); it is never read back, so a caller that updates the
+   * document later reads it first.
    */
   async tryCreate(doc: T, deferLookups?: (rows: IndexRow[]) => void): Promise<Stored<T> | undefined> {
     try {
-      return await this.create(doc, { explain: false, ...(deferLookups ? { deferLookups } : {}) });
+      return await this.create(doc, { explain: false, etag: false, ...(deferLookups ? { deferLookups } : {}) });
     } catch (err) {
       if (err instanceof AppError && err.code === "CONFLICT") return undefined;
       throw err;
@@ -453,11 +455,11 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
-  private async submit(actions: TransactionAction[], doc: T, docRowKey: string, explain = true): Promise<string> {
+  private async submit(actions: TransactionAction[], doc: T, docRowKey: string, explain = true, readBack = true): Promise<string> {
     try {
       const result = await this.client.submitTransaction(actions);
       const etag = result.getResponseForEntity(docRowKey)?.etag;
-      if (etag) return etag;
+      if (etag || !readBack) return etag ?? "";
       // Deletes carry no etag; updates through some emulators omit it: read it back.
       return (await this.get(doc.id))?.etag ?? "";
     } catch (err) {
