@@ -13,22 +13,12 @@ import type { StorageClients } from "./clients.js";
 import { rowKeyPrefixFilter, storageError } from "./documentTable.js";
 import { createEmailTable, LEGACY_PARTITION } from "./emailStore.js";
 import { TABLES } from "./names.js";
+import { migrationMarker } from "./migrationMarker.js";
 
-/** Outside every email partition, so no query of emails ever meets it. */
-const MARKER = { partitionKey: "meta", rowKey: "emailPartitionsVersion" } as const;
 export const EMAIL_LAYOUT_VERSION = 1;
 /** Documents re-indexed at once. */
 const IN_FLIGHT = 16;
 
-async function doneVersion(table: TableClient): Promise<number> {
-  try {
-    const e = await table.getEntity<{ version: number }>(MARKER.partitionKey, MARKER.rowKey);
-    return typeof e.version === "number" ? e.version : 0;
-  } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return 0;
-    throw err;
-  }
-}
 
 async function keysOf(table: TableClient, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -41,7 +31,8 @@ async function keysOf(table: TableClient, prefix: string): Promise<string[]> {
 export async function partitionEmails(clients: StorageClients): Promise<number> {
   const table = clients.table(TABLES.emails);
   try {
-    if ((await doneVersion(table)) >= EMAIL_LAYOUT_VERSION) return 0;
+    const marker = migrationMarker(table, "emailPartitionsVersion");
+    if ((await marker.done()) >= EMAIL_LAYOUT_VERSION) return 0;
     const emails = createEmailTable(table);
     const ids = (await keysOf(table, "e:")).map((rowKey) => emails.idOfRow(rowKey));
     for (let i = 0; i < ids.length; i += IN_FLIGHT) {
@@ -63,7 +54,7 @@ export async function partitionEmails(clients: StorageClients): Promise<number> 
         });
       }
     }
-    await table.upsertEntity({ ...MARKER, version: EMAIL_LAYOUT_VERSION }, "Replace");
+    await marker.finish(EMAIL_LAYOUT_VERSION);
     return ids.length;
   } catch (err) {
     throw storageError(err);

@@ -5,29 +5,18 @@
  * (migrating the document on read) and written back, which writes every index property. A marker
  * row records the index version done, so later starts cost one read (decision 0016).
  */
-import { RestError, type TableClient } from "@azure/data-tables";
 import { AppError } from "../errors.js";
 import type { StorageClients } from "./clients.js";
 import { storageError, type DocumentTable } from "./documentTable.js";
 import { INDEX_VERSION_PROPERTY, MAILBOX_INDEX_VERSION } from "./mailboxIndex.js";
 import { createRepositories } from "./repositories.js";
 import { TABLES } from "./names.js";
+import { migrationMarker } from "./migrationMarker.js";
 import type { Mailbox } from "../domain/mailbox.js";
 
-/** Outside the mailbox partition, so no list of mailboxes ever meets it. */
-const MARKER = { partitionKey: "meta", rowKey: "mailboxIndexVersion" } as const;
 /** Rewrites in flight at once: 10,000 old rows take seconds, not minutes, at the one start that does them. */
 const IN_FLIGHT = 16;
 
-async function doneVersion(table: TableClient): Promise<number> {
-  try {
-    const e = await table.getEntity<{ version: number }>(MARKER.partitionKey, MARKER.rowKey);
-    return typeof e.version === "number" ? e.version : 0;
-  } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return 0;
-    throw err;
-  }
-}
 
 /** Writes one row back in the current shape; a row changed or deleted meanwhile was indexed by that write. */
 async function rewrite(repo: DocumentTable<Mailbox>, id: string): Promise<boolean> {
@@ -46,7 +35,8 @@ async function rewrite(repo: DocumentTable<Mailbox>, id: string): Promise<boolea
 export async function reindexMailboxes(clients: StorageClients): Promise<number> {
   const table = clients.table(TABLES.mailboxes);
   try {
-    if ((await doneVersion(table)) >= MAILBOX_INDEX_VERSION) return 0;
+    const marker = migrationMarker(table, "mailboxIndexVersion");
+    if ((await marker.done()) >= MAILBOX_INDEX_VERSION) return 0;
     const repo = createRepositories(clients).mailboxes;
     const filter = repo.documentsFilter();
     const stale: string[] = [];
@@ -58,7 +48,7 @@ export async function reindexMailboxes(clients: StorageClients): Promise<number>
       const done = await Promise.all(stale.slice(i, i + IN_FLIGHT).map((id) => rewrite(repo, id)));
       rewritten += done.filter(Boolean).length;
     }
-    await table.upsertEntity({ ...MARKER, version: MAILBOX_INDEX_VERSION }, "Replace");
+    await marker.finish(MAILBOX_INDEX_VERSION);
     return rewritten;
   } catch (err) {
     throw storageError(err);
