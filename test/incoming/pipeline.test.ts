@@ -191,3 +191,29 @@ test("copies of one message in one poll make one activity; their lookup rows are
     await server.close();
   }
 });
+
+test("a poll that finds nothing new writes no checkpoint; one that files mail or forgets deleted mail does", async () => {
+  const server = await Pop3TestServer.start({ messages: [mail("cp-1", "one"), mail("cp-2", "two")] });
+  const raw = app.services.raw;
+  const writeJson = raw.writeJson.bind(raw);
+  let writes = 0;
+  raw.writeJson = async (name: string, value: unknown) => {
+    if (name.startsWith("state/incoming/")) writes++;
+    return writeJson(name, value);
+  };
+  try {
+    const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "checkpoint@contoso.test" });
+    await pollMailbox(app.services, mailboxId);
+    assert.equal(writes, 1, "the first poll files two messages and writes the checkpoint");
+    await pollMailbox(app.services, mailboxId);
+    await pollMailbox(app.services, mailboxId);
+    assert.equal(writes, 1, "nothing new: no write");
+    server.maildrop.splice(0, 1); // deleted on the server by someone else
+    await pollMailbox(app.services, mailboxId);
+    assert.equal(writes, 2, "the checkpoint forgets a UIDL the server no longer has");
+    assert.equal(server.count("RETR"), 2);
+  } finally {
+    raw.writeJson = writeJson;
+    await server.close();
+  }
+});

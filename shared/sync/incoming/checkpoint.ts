@@ -93,6 +93,14 @@ function markerOf(e: MarkerEntity): Marker {
   };
 }
 
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return set.size === b.length && b.every((x) => set.has(x));
+};
+
+const sortedEntries = (o: Record<string, Marker>): [string, Marker][] => Object.entries(o).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+
 /** The maildrop a UIDL belongs to: a short digest of host, port and login user. */
 export function maildropScope(host: string, port: number, userName: string): string {
   return createHash("sha256").update(`${host.trim().toLowerCase()}\n${port}\n${userName}`).digest("hex").slice(0, 16);
@@ -114,6 +122,8 @@ export class IncomingCheckpoint {
   private countersEtag: string | undefined;
   private counts: IncomingCounts | undefined;
   private tail: Promise<void> = Promise.resolve();
+  /** The checkpoint as loaded from (or last written to) the blob in this maildrop's scope. */
+  private stored: { uids: string[]; parked: Record<string, Marker> } | undefined;
   /** Markers ever written in this mailbox (kept on the counters row): how long a range query over them is. */
   private written = 0;
 
@@ -132,11 +142,19 @@ export class IncomingCheckpoint {
     const doc = await this.raw.readJson<{ uids: string[]; scope?: string; parked?: Record<string, Marker> }>(checkpointBlob(this.mailboxId));
     // A checkpoint written before scopes existed is adopted by the maildrop polled now.
     if (!doc || (doc.value.scope !== undefined && doc.value.scope !== this.scope)) return { seen: new Set(), parked: new Map() };
+    if (doc.value.scope === this.scope) this.stored = { uids: doc.value.uids, parked: doc.value.parked ?? {} };
     return { seen: new Set(doc.value.uids), parked: new Map(Object.entries(doc.value.parked ?? {})) };
   }
 
+  /**
+   * Writes the checkpoint, unless it holds exactly what was loaded: a poll that found nothing new
+   * (most polls) then costs no blob write.
+   */
   async saveSeen(uids: Iterable<string>, parked: ReadonlyMap<string, Marker> = new Map()): Promise<void> {
-    await this.raw.writeJson(checkpointBlob(this.mailboxId), { scope: this.scope, uids: [...uids], parked: Object.fromEntries(parked) });
+    const next = { uids: [...uids], parked: Object.fromEntries(parked) };
+    if (this.stored && sameSet(this.stored.uids, next.uids) && JSON.stringify(sortedEntries(this.stored.parked)) === JSON.stringify(sortedEntries(next.parked))) return;
+    await this.raw.writeJson(checkpointBlob(this.mailboxId), { scope: this.scope, ...next });
+    this.stored = next;
   }
 
   async marker(uid: string): Promise<Marker | undefined> {
