@@ -41,7 +41,8 @@ export const outboxPartition = (mailboxId: string): string => bucketPartition(ou
 
 export { emailDocPartition, LEGACY_PARTITION };
 
-const isUnfinished = (e: EmailActivity): boolean => e.direction === "outgoing" && (e.status === "pendingSend" || e.status === "sending");
+/** An outgoing email not settled yet: what a send run works through (the `unfinished` index). */
+export const isUnfinished = (e: EmailActivity): boolean => e.direction === "outgoing" && (e.status === "pendingSend" || e.status === "sending");
 
 /** The emails table as one partition, the layout before decision 0027 (tests write legacy rows with it). */
 export function createLegacyEmailTable(client: TableClient): DocumentTable<EmailActivity> {

@@ -1,10 +1,11 @@
 /**
- * @module Finding a mailbox's unfinished sends with one range read of their index, and keeping the due index in step with them after a run.
+ * @module Finding a mailbox's unfinished sends with one range read of their index, and keeping
+ * the due index in step with them after a run.
  */
 import type { EmailActivity } from "../../domain/email.js";
 import type { Services } from "../../runtime/services.js";
 import type { Stored } from "../../storage/documentTable.js";
-import { emailLookup } from "../../storage/emailStore.js";
+import { emailLookup, isUnfinished } from "../../storage/emailStore.js";
 import { QUEUES } from "../../storage/names.js";
 
 /** Bounds one listing; a mailbox with more unfinished sends is worked through over several runs. */
@@ -20,7 +21,7 @@ export async function listUnfinished(services: Services, mailboxId: string): Pro
   const ids = (await services.emails.lookupPage(emailLookup.unfinished(mailboxId), MAX_LISTED)).ids;
   const docs = await Promise.all(ids.map((id) => services.emails.get(id)));
   return docs
-    .filter((s): s is Stored<EmailActivity> => s !== undefined && s.doc.mailboxId === mailboxId && s.doc.direction === "outgoing" && (s.doc.status === "pendingSend" || s.doc.status === "sending"))
+    .filter((s): s is Stored<EmailActivity> => s !== undefined && s.doc.mailboxId === mailboxId && isUnfinished(s.doc))
     .sort((a, b) => a.doc.createdAt.localeCompare(b.doc.createdAt));
 }
 
