@@ -199,17 +199,11 @@ export class DocumentTable<T extends { id: string }> {
     const explain = options.explain ?? true;
     const unique = [...this.uniqueRows(doc).values()];
     const lookups = [...this.lookupRows(doc).values()];
-    const claimed = await this.claim(unique.filter((r) => r.row.partitionKey !== pk), doc.id, explain);
     const actions: TransactionAction[] = [["create", this.entity(doc)]];
     for (const { row } of unique) if (row.partitionKey === pk) actions.push(["create", row]);
     for (const row of lookups) if (row.partitionKey === pk) actions.push(["create", row]);
-    let etag: string;
-    try {
-      etag = await this.submit(actions, doc, DOC_PREFIX + doc.id, explain, options.etag ?? true);
-    } catch (err) {
-      await this.deleteRows(claimed).catch(() => {}); // a claim without its document is taken over later anyway
-      throw err;
-    }
+    const claims = unique.filter((r) => r.row.partitionKey !== pk);
+    const etag = await this.claimedSubmit(claims, doc.id, explain, () => this.submit(actions, doc, DOC_PREFIX + doc.id, explain, options.etag ?? true));
     const remote = lookups.filter((r) => r.partitionKey !== pk);
     if (options.deferLookups) options.deferLookups(remote);
     else await this.writeRows(remote);
@@ -218,48 +212,57 @@ export class DocumentTable<T extends { id: string }> {
 
   /**
    * Takes the unique rows that live outside the document's partition, before the document is
-   * written (a transaction cannot span partitions). A row held for another document that exists
-   * is a conflict; one held for a document that never appeared is a writer that died after its
-   * claim: taken over once older than CLAIM_STALE_MS (younger, it may be a create in progress).
+   * written (a transaction cannot span partitions), then runs `submit`. Whatever fails, the rows
+   * taken so far are released.
    */
-  private async claim(rows: { row: IndexRow; u: UniqueKey }[], id: string, explain: boolean): Promise<IndexRow[]> {
+  private async claimedSubmit(claims: { row: IndexRow; u: UniqueKey }[], id: string, explain: boolean, submit: () => Promise<string>): Promise<string> {
     const claimed: IndexRow[] = [];
-    const refuse = async (u: UniqueKey, message?: string): Promise<never> => {
+    try {
+      for (const { row, u } of claims) {
+        await this.claim(row, u, id, explain);
+        claimed.push(row);
+      }
+      return await submit();
+    } catch (err) {
+      // A claim without its document would be taken over later anyway; releasing it frees the key now.
       await this.deleteRows(claimed).catch(() => {});
-      throw conflict(explain ? message ?? u.conflictMessage : `${this.options.noun} holds a unique key another one holds.`);
-    };
-    for (const { row, u } of rows) {
-      try {
-        await this.client.createEntity(row);
-        claimed.push(row);
-        continue;
-      } catch (err) {
-        if (!(err instanceof RestError && err.statusCode === 409)) {
-          await this.deleteRows(claimed).catch(() => {});
-          throw storageError(err);
-        }
-      }
-      let held: { docId: string; etag: string; timestamp?: string };
-      try {
-        held = await this.client.getEntity<{ docId: string }>(row.partitionKey, row.rowKey);
-      } catch (err) {
-        await this.deleteRows(claimed).catch(() => {});
-        throw err instanceof RestError && err.statusCode === 404 ? conflict(`${this.options.noun} was changed concurrently; retry.`) : storageError(err);
-      }
-      if (held.docId === id) { claimed.push(row); continue; } // an earlier attempt of this very create
-      if (await this.get(held.docId)) await refuse(u);
-      const age = Date.now() - Date.parse(held.timestamp ?? "");
-      if (!(age > CLAIM_STALE_MS)) await refuse(u, `${u.conflictMessage} (it is being created; retry shortly)`);
-      try {
-        await this.client.updateEntity(row, "Replace", { etag: held.etag });
-        claimed.push(row);
-      } catch (err) {
-        if (err instanceof RestError && err.statusCode === 412) await refuse(u);
-        await this.deleteRows(claimed).catch(() => {});
-        throw storageError(err);
-      }
+      throw err;
     }
-    return claimed;
+  }
+
+  /**
+   * Takes one unique row for document `id`. A row held for another document that exists is a
+   * conflict; one held for a document that never appeared is a writer that died after its claim:
+   * taken over once older than CLAIM_STALE_MS (younger, it may be a create in progress).
+   */
+  private async claim(row: IndexRow, u: UniqueKey, id: string, explain: boolean): Promise<void> {
+    const refuse = (message = u.conflictMessage): AppError => (explain ? conflict(message) : this.unexplainedConflict());
+    try {
+      await this.client.createEntity(row);
+      return;
+    } catch (err) {
+      if (!(err instanceof RestError && err.statusCode === 409)) throw storageError(err);
+    }
+    let held: { docId: string; etag: string; timestamp?: string };
+    try {
+      held = await this.client.getEntity<{ docId: string }>(row.partitionKey, row.rowKey);
+    } catch (err) {
+      throw err instanceof RestError && err.statusCode === 404 ? conflict(`${this.options.noun} was changed concurrently; retry.`) : storageError(err);
+    }
+    if (held.docId === id) return; // an earlier attempt of this very create
+    if (await this.get(held.docId)) throw refuse();
+    const age = Date.now() - Date.parse(held.timestamp ?? "");
+    if (!(age > CLAIM_STALE_MS)) throw refuse(`${u.conflictMessage} (it is being created; retry shortly)`);
+    try {
+      await this.client.updateEntity(row, "Replace", { etag: held.etag });
+    } catch (err) {
+      throw err instanceof RestError && err.statusCode === 412 ? refuse() : storageError(err);
+    }
+  }
+
+  /** A conflict when the caller asked not to be told which key (tryCreate looks it up itself). */
+  private unexplainedConflict(): AppError {
+    return conflict(`${this.options.noun} holds a unique key another one holds.`);
   }
 
   /** Writes index rows (idempotent upserts), one transaction per partition and 100 rows. */
@@ -329,7 +332,6 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
-
   /**
    * Replaces the document; `etag` undefined means unconditional. Index rows follow the change.
    * `extra` rows of the same partition commit in the same transaction (e.g. a counter).
@@ -347,14 +349,8 @@ export class DocumentTable<T extends { id: string }> {
     for (const row of gone) if (row.partitionKey === pk) actions.push(["delete", row]);
     for (const { row } of addedUnique) if (row.partitionKey === pk) actions.push(["create", row]);
     for (const row of added) if (row.partitionKey === pk) actions.push(["create", row]);
-    const claimed = await this.claim(addedUnique.filter((r) => r.row.partitionKey !== pk), after.id, true);
-    let newEtag: string;
-    try {
-      newEtag = await this.submit(actions, after, DOC_PREFIX + after.id);
-    } catch (err) {
-      await this.deleteRows(claimed).catch(() => {});
-      throw err;
-    }
+    const claims = addedUnique.filter((r) => r.row.partitionKey !== pk);
+    const newEtag = await this.claimedSubmit(claims, after.id, true, () => this.submit(actions, after, DOC_PREFIX + after.id));
     await this.writeRows(added.filter((r) => r.partitionKey !== pk));
     await this.deleteRows(gone.filter((r) => r.partitionKey !== pk));
     return { doc: after, etag: newEtag };
@@ -405,11 +401,10 @@ export class DocumentTable<T extends { id: string }> {
   /**
    * The OData filter of this table's document rows (not its unique or lookup rows), narrowed by
    * `filter` on the index properties: for queries that read only keys or index properties. A
-   * table spread over partitions is read across all of them unless `partition` names one.
+   * table spread over partitions is read across all of them.
    */
-  documentsFilter(filter?: string, partition?: string): string {
-    const pk = partition ?? (this.options.partitions ? undefined : this.options.partition);
-    const range = (pk === undefined ? "" : `PartitionKey eq '${odataString(pk)}' and `) + rowKeyPrefixFilter(DOC_PREFIX);
+  documentsFilter(filter?: string): string {
+    const range = (this.options.partitions ? "" : `PartitionKey eq '${odataString(this.options.partition)}' and `) + rowKeyPrefixFilter(DOC_PREFIX);
     return filter ? `${range} and (${filter})` : range;
   }
 
@@ -418,8 +413,8 @@ export class DocumentTable<T extends { id: string }> {
     return rowKey.slice(DOC_PREFIX.length);
   }
 
-  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined; partition?: string }): Promise<Page<T>> {
-    const filter = this.documentsFilter(opts.filter, opts.partition);
+  async list(opts: { filter?: string; top: number; continuationToken?: string | undefined }): Promise<Page<T>> {
+    const filter = this.documentsFilter(opts.filter);
     const page = await onePage(this.client.listEntities<DocEntity>({ queryOptions: { filter } }), opts.top, opts.continuationToken);
     return { items: page.rows.map((e) => ({ doc: this.parse(e), etag: e.etag })), continuationToken: page.continuationToken };
   }
@@ -464,7 +459,7 @@ export class DocumentTable<T extends { id: string }> {
       return (await this.get(doc.id))?.etag ?? "";
     } catch (err) {
       if (err instanceof RestError && err.statusCode === 409) {
-        throw explain ? await this.explainConflict(doc) : conflict(`${this.options.noun} holds a unique key another one holds.`);
+        throw explain ? await this.explainConflict(doc) : this.unexplainedConflict();
       }
       if (err instanceof RestError && (err.statusCode === 412 || err.statusCode === 404)) {
         // A batch fails as a whole; 404 on a conditional update means the document is gone.

@@ -19,7 +19,6 @@ export const EMAIL_LAYOUT_VERSION = 1;
 /** Documents re-indexed at once. */
 const IN_FLIGHT = 16;
 
-
 async function keysOf(table: TableClient, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   const filter = `PartitionKey eq '${LEGACY_PARTITION}' and ${rowKeyPrefixFilter(prefix)}`;

@@ -132,6 +132,13 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const limit = options.maxMessages ?? MAX_MESSAGES_PER_RUN;
     const batch = [...toFetch, ...again].slice(0, limit);
     let more = toFetch.length + again.length > batch.length;
+    // Writes of lookup rows run one after another, so "written" means every earlier one is too.
+    let lookupWrites: Promise<void> = Promise.resolve();
+    const writeLookups = (rows: IndexRow[]): Promise<void> => {
+      const write = lookupWrites.then(() => services.emails.writeRows(rows));
+      lookupWrites = write.catch(() => {});
+      return write;
+    };
     const flushLookups = (): Promise<void> => writeLookups(lookupRows.splice(0));
     const ctxOf = (uid: string): MessageContext => {
       const before = previous.get(uid);
@@ -149,15 +156,8 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     };
     // New markers are written MARKER_BATCH at a time (one transaction per 99, with the counters);
     // until then their messages count as not processed: a crash re-fetches and re-joins them.
-    // Lookup rows first (taken at the same instant as the markers, so every marker written has
-    // its message's rows written before it), then the markers.
-    // Writes of lookup rows run one after another, so "written" means every earlier one is too.
-    let lookupWrites: Promise<void> = Promise.resolve();
-    const writeLookups = (rows: IndexRow[]): Promise<void> => {
-      const write = lookupWrites.then(() => services.emails.writeRows(rows));
-      lookupWrites = write.catch(() => {});
-      return write;
-    };
+    // Lookup rows go first, taken at the same instant as the markers, so every marker written has
+    // its message's rows written before it.
     const flush = async (): Promise<void> => {
       const rows = lookupRows.splice(0);
       const batch = pending.splice(0);
