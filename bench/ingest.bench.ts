@@ -8,7 +8,9 @@
  *   BENCH_SCALE=0.1 BENCH_RUNS=1 npm run bench:ingest     (quick check: about 3 minutes)
  * Settings (environment): BENCH_SCALE (messages per mailbox x scale; default 1), BENCH_RUNS
  * (default 2; medians), BENCH_LATENCIES (ms, default 0,5,10), BENCH_SCENARIOS (default a,b),
- * BENCH_CONCURRENCY (product polls at once; default host.json queues.batchSize), BENCH_COMMIT (label).
+ * BENCH_CONCURRENCY (product polls at once; default host.json queues.batchSize), BENCH_COMMIT (label),
+ * BENCH_CPU_PROF (a directory: the product's process writes a V8 CPU profile of its measured
+ * window there, per run; open it in Chrome DevTools).
  * To measure a commit while the working tree holds someone's edits, run it from an export:
  *   git archive HEAD | tar -x -C /tmp/at-head && ln -s $PWD/node_modules /tmp/at-head/ &&
  *   (cd /tmp/at-head && BENCH_COMMIT=$(git -C $OLDPWD rev-parse --short HEAD) npm run bench:ingest)

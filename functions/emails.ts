@@ -58,7 +58,10 @@ export const emailReadRoutes = [
     handle: async ({ services, params }) => {
       const { doc } = await services.emails.require(params.id ?? "");
       if (!doc.rawBlob) throw notFound("The raw message of this email (it has not been composed yet)");
-      const body = await services.raw.download(doc.rawBlob);
+      // Small messages keep their bytes beside the activity (decision 0029), larger ones in a blob.
+      const inline = doc.rawInline ? await services.emails.readSidecar(doc.id) : undefined;
+      if (doc.rawInline && !inline) throw notFound("The raw message of this email");
+      const body = inline ? Readable.from([inline]) : await services.raw.download(doc.rawBlob);
       // A web stream works under both hosts; the bytes are streamed, never buffered here.
       return { status: 200, body: Readable.toWeb(body) as ReadableStream<Uint8Array>, headers: { "content-type": "message/rfc822", "content-length": String(doc.sizeBytes) } };
     },

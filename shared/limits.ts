@@ -87,5 +87,11 @@ export const MAX_PART_HEADER_BYTES = 1024 * 1024;
  * maxMessageSizeKb is streamed to Blob Storage and quarantined without being parsed.
  */
 export const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
+/**
+ * A message up to this size keeps its raw bytes in a row beside its activity, written in the
+ * activity's own transaction, instead of a blob: one Storage request per message instead of two
+ * (decision 0029). Larger messages, and bytes no activity owns yet, go to Blob Storage.
+ */
+export const MAX_INLINE_RAW_BYTES = 240 * 1024;
 /** How far a RETR body may exceed its LIST size before the server is taken to be lying. */
 export const LIST_SIZE_SLACK_BYTES = 1024 * 1024;

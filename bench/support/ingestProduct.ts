@@ -17,6 +17,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import functions from "@azure/functions";
 import { loadAppSettings } from "../../shared/config/appSettings.js";
@@ -44,6 +46,21 @@ export interface ProductResult {
   polls: number;
   statuses: Record<string, number>;
   exact: { expected: number; found: number; lost: number; duplicated: number; mismatched: number; extra: number };
+}
+
+/** A V8 CPU profile of the measured window only (BENCH_CPU_PROF names the directory). */
+async function startProfile(): Promise<{ stop(): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    async stop() {
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(join(process.env.BENCH_CPU_PROF ?? ".", `ingest-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 const job = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8")) as ProductJob;
@@ -137,6 +154,7 @@ const idleRssMiB = status("VmRSS");
 try { writeFileSync("/proc/self/clear_refs", "5"); } catch { /* resets VmHWM; not everywhere */ }
 
 await mark("start");
+const profiler = process.env.BENCH_CPU_PROF ? await startProfile() : undefined;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const statuses: Record<string, number> = {};
@@ -161,6 +179,7 @@ await Promise.all(Array.from({ length: Math.min(job.concurrency, ids.length) }, 
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const peakRssMiB = status("VmHWM");
+await profiler?.stop();
 await mark("end");
 
 const exact = await verify(direct, ids);

@@ -71,8 +71,13 @@ export interface EmailActivity {
    * other content (activity.ts); absent when it holds the Message-ID itself (not part of the API view).
    */
   messageIdKey?: string;
-  /** Blob holding the raw bytes (not part of the API view). */
+  /**
+   * Blob holding the raw bytes; with `rawInline`, the name the bytes would have had, which tells
+   * one fetch from another (not part of the API view).
+   */
   rawBlob: string | null;
+  /** The raw bytes are in the activity's sidecar row, not in `rawBlob` (not part of the API view). */
+  rawInline?: boolean;
   /** Normalized subject, for smart matching (not part of the API view). */
   normalizedSubject: string;
   /** `POST /api/emails` sent with an Idempotency-Key: the key and a hash of the request (not part of the API view). */
@@ -100,7 +105,7 @@ export const emailView = z.object({
 export type EmailView = z.infer<typeof emailView>;
 
 export function toEmailView(e: EmailActivity, etag: string): EmailView {
-  const { rawBlob: _raw, normalizedSubject: _ns, idempotency: _idem, contentDigest: _cd, messageIdKey: _mk, ...view } = e;
+  const { rawBlob: _raw, rawInline: _inline, normalizedSubject: _ns, idempotency: _idem, contentDigest: _cd, messageIdKey: _mk, ...view } = e;
   return { ...view, truncated: e.truncated ?? [], etag };
 }
 

@@ -61,6 +61,15 @@ export const CLAIM_STALE_MS = 2 * 60_000;
 const ROWS_PER_TRANSACTION = 100;
 const rowId = (r: { partitionKey: string; rowKey: string }): string => `${r.partitionKey}\n${r.rowKey}`;
 
+export interface CreateOptions {
+  /** Say which unique key conflicted (a read); false: a bare CONFLICT. */
+  explain?: boolean;
+  deferLookups?: (rows: IndexRow[]) => void;
+  /** Read the ETag back when Storage's answer carries none. */
+  etag?: boolean;
+  sidecar?: Buffer;
+}
+
 export interface Stored<T> {
   doc: T;
   etag: string;
@@ -72,6 +81,8 @@ export interface Page<T> {
 }
 
 const DOC_PREFIX = "e:";
+/** A document's sidecar: bytes kept beside it, in its partition (see `create`). */
+const SIDECAR_PREFIX = "b:";
 const UNIQUE_PREFIX = "u:";
 const LOOKUP_PREFIX = "l:";
 /** Keys may hold any character but / \ # ? and control characters (Table Storage rules). */
@@ -115,6 +126,26 @@ function splitDoc(json: string): Record<string, string> {
   const parts: Record<string, string> = {};
   for (let i = 0; i * PART_CHARS < Math.max(json.length, 1); i++) parts[i === 0 ? "doc" : `doc${i}`] = json.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
   return parts;
+}
+
+/**
+ * A binary property holds 64 KiB: sidecar bytes are split into parts of SIDECAR_PART_BYTES, at
+ * most MAX_SIDECAR_PARTS of them (an entity holds 1 MiB).
+ */
+const SIDECAR_PART_BYTES = 60 * 1024;
+export const MAX_SIDECAR_PARTS = 12;
+export const MAX_SIDECAR_BYTES = SIDECAR_PART_BYTES * MAX_SIDECAR_PARTS;
+
+function sidecarEntity(partitionKey: string, id: string, bytes: Buffer): { partitionKey: string; rowKey: string; [k: string]: unknown } {
+  if (bytes.length > MAX_SIDECAR_BYTES) {
+    throw new AppError("PAYLOAD_TOO_LARGE", `The sidecar is ${bytes.length} bytes; at most ${MAX_SIDECAR_BYTES} fit in one entity.`);
+  }
+  const parts = Math.max(1, Math.ceil(bytes.length / SIDECAR_PART_BYTES));
+  const e: { partitionKey: string; rowKey: string; [k: string]: unknown } = { partitionKey, rowKey: SIDECAR_PREFIX + id, parts };
+  // Buffers, not plain Uint8Array views: the SDK encodes a plain view's whole underlying buffer,
+  // whatever its offset (a slice of a pooled or parent buffer would carry its neighbours' bytes).
+  for (let i = 0; i < parts; i++) e[`b${i}`] = bytes.subarray(i * SIDECAR_PART_BYTES, (i + 1) * SIDECAR_PART_BYTES);
+  return e;
 }
 
 function joinDoc(e: DocEntity): string {
@@ -184,6 +215,23 @@ export class DocumentTable<T extends { id: string }> {
     }
   }
 
+  /** The sidecar bytes created with document `id`; undefined when it has none. */
+  async readSidecar(id: string): Promise<Buffer | undefined> {
+    try {
+      const e = await this.client.getEntity<Record<string, unknown>>(this.partitionOfDoc(id), SIDECAR_PREFIX + id);
+      const parts: Buffer[] = [];
+      for (let i = 0; i < Number(e.parts); i++) {
+        const part = e[`b${i}`];
+        if (!(part instanceof Uint8Array)) throw storageError(new Error(`sidecar of ${id}: part ${i} is missing`));
+        parts.push(Buffer.from(part.buffer, part.byteOffset, part.length));
+      }
+      return Buffer.concat(parts);
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return undefined;
+      throw storageError(err);
+    }
+  }
+
   async require(id: string): Promise<Stored<T>> {
     const found = await this.get(id);
     if (!found) throw notFound(this.options.noun);
@@ -193,13 +241,17 @@ export class DocumentTable<T extends { id: string }> {
   /**
    * Creates `doc` with its index rows. `deferLookups`: lookup rows outside the document's
    * partition are handed to the caller to write later in batches (writeRows), instead of now.
+   * `sidecar`: bytes kept in a row of their own beside the document, created in the same
+   * transaction (so they exist exactly when it does) and never read by list queries. Documents are
+   * deleted with their sidecar only by a caller that knows it has one (none deletes them today).
    */
-  async create(doc: T, options: { explain?: boolean; deferLookups?: (rows: IndexRow[]) => void; etag?: boolean } = {}): Promise<Stored<T>> {
+  async create(doc: T, options: CreateOptions = {}): Promise<Stored<T>> {
     const pk = this.partitionOfDoc(doc.id);
     const explain = options.explain ?? true;
     const unique = [...this.uniqueRows(doc).values()];
     const lookups = [...this.lookupRows(doc).values()];
     const actions: TransactionAction[] = [["create", this.entity(doc)]];
+    if (options.sidecar) actions.push(["create", sidecarEntity(pk, doc.id, options.sidecar)]);
     for (const { row } of unique) if (row.partitionKey === pk) actions.push(["create", row]);
     for (const row of lookups) if (row.partitionKey === pk) actions.push(["create", row]);
     const claims = unique.filter((r) => r.row.partitionKey !== pk);
@@ -323,9 +375,9 @@ export class DocumentTable<T extends { id: string }> {
    * (an emulator may leave it out: then ""); it is never read back, so a caller that updates the
    * document later reads it first.
    */
-  async tryCreate(doc: T, deferLookups?: (rows: IndexRow[]) => void): Promise<Stored<T> | undefined> {
+  async tryCreate(doc: T, options: Pick<CreateOptions, "deferLookups" | "sidecar"> = {}): Promise<Stored<T> | undefined> {
     try {
-      return await this.create(doc, { explain: false, etag: false, ...(deferLookups ? { deferLookups } : {}) });
+      return await this.create(doc, { ...options, explain: false, etag: false });
     } catch (err) {
       if (err instanceof AppError && err.code === "CONFLICT") return undefined;
       throw err;

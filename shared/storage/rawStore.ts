@@ -19,11 +19,18 @@ export interface RawUpload {
   bytes?: Buffer;
   /** The first SMALL_MESSAGE_BYTES or more of a larger message (its header section, as a rule). */
   head?: Buffer;
+  /**
+   * Not uploaded: the message ended within `holdUpTo` and `bytes` holds it; the caller keeps them
+   * (beside the activity, decision 0029). `blobName` is the name it would have had.
+   */
+  inline?: boolean;
 }
 
 export interface UploadOptions {
   /** Sees every chunk, in order, as it goes up (e.g. to digest the body on the way). */
   observe?: (chunk: Buffer) => void;
+  /** A message that ends within this many bytes is held, not uploaded (`inline` in the result). */
+  holdUpTo?: number;
 }
 
 /** Messages up to this size are held in memory and uploaded in one request. */
@@ -49,6 +56,7 @@ export class RawStore {
         const next = await chunks.next();
         if (next.done) {
           const bytes = Buffer.concat(head, headSize);
+          if (bytes.length <= (options.holdUpTo ?? -1)) return RawStore.held(blobName, bytes);
           return { ...(await this.uploadBuffer(blobName, bytes)), bytes };
         }
         observe(next.value);
@@ -99,6 +107,21 @@ export class RawStore {
       throw storageError(err);
     }
     return { blobName, sizeBytes: size, sha256: hash.digest("hex") };
+  }
+
+  /** Bytes the caller keeps itself, described as an upload would describe them. */
+  static held(blobName: string, bytes: Buffer): RawUpload {
+    return { blobName, sizeBytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), bytes, inline: true };
+  }
+
+  /** `bytes` held when no longer than `holdUpTo`, else uploaded. */
+  async holdOrUpload(blobName: string, bytes: Buffer, holdUpTo: number): Promise<RawUpload> {
+    return bytes.length <= holdUpTo ? RawStore.held(blobName, bytes) : { ...(await this.uploadBuffer(blobName, bytes)), bytes };
+  }
+
+  /** Removes an upload nobody owns; held bytes were never written. */
+  async discard(upload: RawUpload): Promise<void> {
+    if (!upload.inline && upload.blobName) await this.delete(upload.blobName);
   }
 
   async uploadBuffer(blobName: string, bytes: Buffer): Promise<RawUpload> {

@@ -114,9 +114,9 @@ describe("hostile mail", () => {
   test("Storage refusing one message's activity quarantines that message, and the poll goes on", async () => {
     const emails = app.services.emails;
     const create = emails.create.bind(emails);
-    emails.create = async (doc) => {
+    emails.create = async (doc, options) => {
       if (doc.subject === "refused") throw new AppError("STORAGE_REFUSED", "Storage refused what was written (PropertyValueTooLarge).");
-      return create(doc);
+      return create(doc, options);
     };
     try {
       const messages = [msg("Message-ID: <ok-1@evil.test>\r\nSubject: fine\r\n"), msg("Message-ID: <refused@evil.test>\r\nSubject: refused\r\n"), msg("Message-ID: <ok-2@evil.test>\r\nSubject: fine too\r\n")];

@@ -50,8 +50,9 @@ async function join(services: Services, current: Stored<EmailActivity>, copy: Em
         ? e
         : { ...e, receivedByMailboxIds: [...e.receivedByMailboxIds, copy.mailboxId], updatedAt: services.clock.now().toISOString() });
   } else await relook(services, current.doc, sink);
-  // Only once the join is durable, and never the blob the activity itself holds.
-  if (current.doc.rawBlob && copy.rawBlob && current.doc.rawBlob !== copy.rawBlob) {
+  // Only once the join is durable, and never the blob the activity itself holds. A copy kept
+  // inline was never written: its transaction is the one that failed.
+  if (current.doc.rawBlob && copy.rawBlob && current.doc.rawBlob !== copy.rawBlob && !copy.rawInline) {
     await services.raw.delete(copy.rawBlob).catch((err: unknown) =>
       services.log.warn("joined copy's raw blob not removed", { emailId, blob: copy.rawBlob, err }));
   }
@@ -67,8 +68,8 @@ async function holder(services: Services, key: string): Promise<Stored<EmailActi
 }
 
 /** Creates `activity` with its unique key; undefined when another activity holds the key. */
-async function tryCreate(services: Services, activity: EmailActivity, sink: LookupSink | undefined): Promise<SaveResult | undefined> {
-  const created = await services.emails.tryCreate(activity, sink);
+async function tryCreate(services: Services, activity: EmailActivity, sink: LookupSink | undefined, raw: Buffer | undefined): Promise<SaveResult | undefined> {
+  const created = await services.emails.tryCreate(activity, { ...(sink ? { deferLookups: sink } : {}), ...(activity.rawInline && raw ? { sidecar: raw } : {}) });
   return created ? { emailId: activity.id, created: true, status: activity.status } : undefined;
 }
 
@@ -94,8 +95,8 @@ function withId(activity: EmailActivity, id: string): EmailActivity {
   return { ...activity, id, conversationId: activity.conversationId === activity.id ? id : activity.conversationId };
 }
 
-async function saveOnce(services: Services, activity: EmailActivity, sink: LookupSink | undefined): Promise<SaveResult | undefined> {
-  const created = await tryCreate(services, activity, sink);
+async function saveOnce(services: Services, activity: EmailActivity, sink: LookupSink | undefined, raw: Buffer | undefined): Promise<SaveResult | undefined> {
+  const created = await tryCreate(services, activity, sink, raw);
   if (created) return created;
   const first = await holder(services, emailLookup.messageId(activity.messageId));
   if (!first) return undefined; // the holder was deleted meanwhile: try again
@@ -105,19 +106,22 @@ async function saveOnce(services: Services, activity: EmailActivity, sink: Looku
   const ownKey = emailLookup.messageIdWithDigest(activity.messageId, activity.contentDigest ?? activity.sha256);
   const own = await holder(services, ownKey);
   if (own) return joined(services, own, activity, sink);
-  return tryCreate(services, { ...withId(activity, incomingEmailId(ownKey)), messageIdKey: ownKey }, sink);
+  return tryCreate(services, { ...withId(activity, incomingEmailId(ownKey)), messageIdKey: ownKey }, sink, raw);
 }
 
 /**
  * `activity.id` must be incomingEmailId of its Message-ID key (its document then shares the key
  * row's transaction). `sink`: lookup rows outside the activity's partition are handed over
  * instead of written (the caller writes them before it records the message as processed).
+ * `raw`: the message's bytes when `activity.rawInline` says they are kept beside it; they are
+ * written in the activity's own transaction, so they exist exactly when the activity does.
  */
-export async function saveOrJoin(services: Services, activity: EmailActivity, sink?: LookupSink): Promise<SaveResult> {
+export async function saveOrJoin(services: Services, activity: EmailActivity, sink?: LookupSink, raw?: Buffer): Promise<SaveResult> {
+  if (activity.rawInline && !raw) throw new AppError("INTERNAL", `The activity for ${activity.messageId} keeps its bytes inline but none were given.`);
   // A lost race (another worker created the same key between our read and our write) is
   // settled by reading again: the second time the winner is there to join or to tell apart.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const saved = await saveOnce(services, activity, sink);
+    const saved = await saveOnce(services, activity, sink, raw);
     if (saved) return saved;
   }
   throw new AppError("CONFLICT", `The activity for ${activity.messageId} kept changing while it was saved.`);

@@ -19,7 +19,7 @@ import type { Marker } from "./checkpoint.js";
 import type { MessageContext, StoredMessage } from "./processMessage.js";
 import { fileMessage, rawBlobName } from "./processMessage.js";
 import { ContentDigest } from "./contentDigest.js";
-import { MAX_FORWARD_RECIPIENTS_CHECKED } from "../../limits.js";
+import { MAX_FORWARD_RECIPIENTS_CHECKED, MAX_INLINE_RAW_BYTES } from "../../limits.js";
 import { isApprovedEnough, type Mailbox } from "../../domain/mailbox.js";
 import type { OrgSettings } from "../../domain/orgSettings.js";
 import type { Services } from "../../runtime/services.js";
@@ -68,7 +68,7 @@ export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage,
   const attached = wrapper.attachments.find((a) => a.contentType.toLowerCase() === "message/rfc822");
   if (!attached) {
     // Not a forwarded copy at all: settled, left on the server, bytes not kept (no activity owns them).
-    await services.raw.delete(upload.blobName);
+    await services.raw.discard(upload);
     return noMatch(ctx, `message ${wrapper.messageId ?? upload.sha256} carries no forwarded message (message/rfc822 attachment)`);
   }
   const original = await parseMessage(attached.content);
@@ -78,15 +78,15 @@ export async function forwardTarget(ctx: MessageContext, wrapper: ParsedMessage,
   if (target) {
     const digest = new ContentDigest();
     digest.update(attached.content);
-    const originalUpload = await services.raw.uploadBuffer(rawBlobName(mailbox.id, ctx.scope, `${ctx.uid}.original`), attached.content);
+    const originalUpload = await services.raw.holdOrUpload(rawBlobName(mailbox.id, ctx.scope, `${ctx.uid}.original`), attached.content, MAX_INLINE_RAW_BYTES);
     const marker = await fileMessage(ctx, target, original, { ...originalUpload, contentDigest: digest.digest(originalUpload.sha256) });
     // The wrapper itself is not an activity; only the original's bytes are kept.
-    await services.raw.delete(upload.blobName);
+    await services.raw.discard(upload);
     return marker;
   }
   // The message will not change, but the mailboxes may: parked, its bytes not kept meanwhile.
   const retry = forwardRetry(ctx.previous, services.clock.now());
-  await services.raw.delete(upload.blobName);
+  await services.raw.discard(upload);
   if (refused.length > 0) return noMatch(ctx, notAllowed(refused), REFUSED_ADVICE, retry);
   const to = recipients.slice(0, 5).join(", ") + (recipients.length > 5 ? ", ..." : "") || "no recipients";
   return noMatch(ctx, `no user or queue mailbox matches the forwarded message's recipients (${to})`, adviceFor("FORWARD_NO_MATCH"), retry);

@@ -1,7 +1,9 @@
 /**
  * @module One fetched message, from its raw bytes to an activity (or a counted skip, or a
- * quarantine). The raw bytes are durable in Blob Storage before anything else happens; the
- * caller writes the marker only after this returns, and deletes from the server only after that.
+ * quarantine). The raw bytes are durable before the message counts as processed: a small message
+ * keeps them in a row written in its activity's own transaction (MAX_INLINE_RAW_BYTES, decision
+ * 0029), a larger one in Blob Storage before anything else happens. The caller writes the marker
+ * only after this returns, and deletes from the server only after that.
  *
  * Whatever goes wrong after the bytes are stored is the message's (messageFailure.ts): it ends
  * as a quarantined activity holding the raw bytes, and the poll goes on with the next message.
@@ -17,7 +19,7 @@ import type { Services } from "../../runtime/services.js";
 import { boundedKey } from "../../storage/documentTable.js";
 import { emailLookup, incomingEmailId } from "../../storage/emailStore.js";
 import type { RawUpload } from "../../storage/rawStore.js";
-import { MAX_ATTACHMENTS_LISTED, MAX_DOWNLOAD_BYTES } from "../../limits.js";
+import { MAX_ATTACHMENTS_LISTED, MAX_DOWNLOAD_BYTES, MAX_INLINE_RAW_BYTES } from "../../limits.js";
 import { raiseAlert } from "../alerts.js";
 import { adviceFor } from "../advice.js";
 import type { Marker } from "./checkpoint.js";
@@ -67,6 +69,7 @@ function baseActivity(ctx: MessageContext, stored: StoredMessage, messageId: str
     attachments: [], sizeBytes: stored.sizeBytes, sha256: stored.sha256, receivedAt: now, sentAt: null, error: null,
     attempts: 0, nextAttemptAt: null, receivedByMailboxIds: [ctx.mailbox.id], truncated: [],
     contentDigest: stored.contentDigest, rawBlob: stored.blobName || null, normalizedSubject: "",
+    ...(stored.inline ? { rawInline: true } : {}),
   };
 }
 
@@ -76,7 +79,7 @@ async function quarantine(ctx: MessageContext, stored: StoredMessage, err: AppEr
   const now = services.clock.now().toISOString();
   const activity = { ...baseActivity(ctx, stored, messageId, now), status: "quarantined" as const, error: err.toSummary() };
   activity.conversationId = activity.id;
-  const saved = await saveOrJoin(services, activity, ctx.lookups);
+  const saved = await saveOrJoin(services, activity, ctx.lookups, stored.bytes);
   if (!saved.created) return { outcome: "duplicate", emailId: saved.emailId, deletable: true };
   if (saved.status !== "quarantined") return { outcome: "received", emailId: saved.emailId, deletable: true };
   await raiseAlert(services, {
@@ -111,7 +114,7 @@ async function quarantineSafely(ctx: MessageContext, stored: StoredMessage, err:
 /** Stores `stream` (a RETR body) and turns it into an activity, a skip or a quarantine. */
 export async function processMessage(ctx: MessageContext, stream: Readable): Promise<Marker> {
   const digest = new ContentDigest();
-  const upload = await ctx.services.raw.upload(rawBlobName(ctx.mailbox.id, ctx.scope, ctx.uid), stream, { observe: digest.update });
+  const upload = await ctx.services.raw.upload(rawBlobName(ctx.mailbox.id, ctx.scope, ctx.uid), stream, { observe: digest.update, holdUpTo: MAX_INLINE_RAW_BYTES });
   const stored: StoredMessage = { ...upload, contentDigest: digest.digest(upload.sha256) };
   try {
     return await processStored(ctx, stored);
@@ -158,7 +161,7 @@ export async function recordUndownloadable(ctx: MessageContext, announcedBytes: 
  * was not processed, and one skipped by the cut-off may be filed later (reconsider.ts).
  */
 async function skip(ctx: MessageContext, stored: RawUpload, parked: Pick<Marker, "cutoff"> = {}): Promise<Marker> {
-  await ctx.services.raw.delete(stored.blobName);
+  await ctx.services.raw.discard(stored);
   return { outcome: "skipped", emailId: null, deletable: false, ...parked };
 }
 
@@ -187,7 +190,7 @@ export async function fileMessage(ctx: MessageContext, owner: Mailbox, parsed: P
     sentAt: parsed.date?.toISOString() ?? null, normalizedSubject, truncated: parsed.truncated,
   };
   activity.conversationId = c.conversationId ?? activity.id;
-  const saved = await saveOrJoin(services, fitBodies(activity), ctx.lookups);
+  const saved = await saveOrJoin(services, fitBodies(activity), ctx.lookups, stored.bytes);
   if (dropped.length > 0 && saved.created) {
     const names = dropped.slice(0, 5).map((a) => a.filename.slice(0, 80)).join(", ") + (dropped.length > 5 ? ", ..." : "");
     await raiseAlert(services, {
