@@ -27,6 +27,8 @@ export type DueDirection = "incoming" | "outgoing";
 export const DUE_SHARDS = 16;
 /** At most this many operations in one entity-group transaction (Table Storage's limit). */
 const BATCH_OPS = 100;
+/** Rows a range query returns per request (Table Storage's most). */
+const PAGE_ROWS = 1000;
 /** Legacy due entries moved into the shards at once. */
 const MIGRATE_IN_FLIGHT = 16;
 
@@ -116,15 +118,33 @@ export class DueIndex {
     let read = 0;
     const perShard = await Promise.all(Array.from({ length: DUE_SHARDS }, async (_, shard) => {
       const out: DueEntry[] = [];
-      const filter = dueFilter(duePartition(direction, shard), now);
-      for await (const page of this.client.listEntities({ queryOptions: { filter, select: ["RowKey"] } }).byPage({ maxPageSize: Math.min(limit, 1000) })) {
-        for (const e of page) out.push(parseEntry(e.rowKey!));
+      for await (const page of this.duePages(direction, shard, now, Math.min(limit, PAGE_ROWS))) {
+        out.push(...page);
         read += page.length;
         if (read >= limit) break;
       }
       return out;
-    })).catch((err: unknown) => { throw storageError(err); });
+    }));
     return perShard.flat().sort((a, b) => (a.rowKey < b.rowKey ? -1 : a.rowKey > b.rowKey ? 1 : 0)).slice(0, limit);
+  }
+
+  /**
+   * One shard's entries due at or before `now`, oldest first, a page (one request) at a time: the
+   * tick works through each page before it asks for the next, so it holds at most a page per shard.
+   */
+  async *duePages(direction: DueDirection, shard: number, now: Date, pageRows = PAGE_ROWS): AsyncGenerator<DueEntry[]> {
+    const filter = dueFilter(duePartition(direction, shard), now);
+    const pages = this.client.listEntities({ queryOptions: { filter, select: ["RowKey"] } }).byPage({ maxPageSize: pageRows });
+    for (;;) {
+      let next: IteratorResult<{ rowKey?: string }[]>;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        throw storageError(err);
+      }
+      if (next.done) return;
+      if (next.value.length > 0) yield next.value.map((e) => parseEntry(e.rowKey!));
+    }
   }
 
   /**

@@ -13,17 +13,13 @@ import type { Profile } from "../domain/profile.js";
 import type { Services } from "../runtime/services.js";
 import type { Stored } from "../storage/documentTable.js";
 import { QUEUES } from "../storage/names.js";
-import { dueShardOf, type DueEntry, type DueSettlement } from "../coordination/dueIndex.js";
+import { DUE_SHARDS, type DueEntry, type DueSettlement } from "../coordination/dueIndex.js";
 import { raiseAlert } from "./alerts.js";
 
 /**
- * Most due entries one tick reads per direction: bounds its memory (about 200 bytes an entry);
- * what is left stays due for the next tick. Admins decide how many mailboxes there are.
- */
-export const MAX_DUE_PER_TICK = 200_000;
-/**
  * A tick starts no new work after this long, so it ends inside the default 60 s period even when
- * more is due than it can enqueue; the rest is still due, oldest first, at the next tick.
+ * more is due than it can enqueue; the rest is still due, oldest first, at the next tick. There is
+ * no cap on the count: memory holds at most a page (1,000 entries) per shard and direction.
  */
 export const TICK_BUDGET_MS = 45_000;
 /** Due mailboxes settled together: read at once, claimed in one transaction (3 operations each, 100 at most). */
@@ -40,7 +36,7 @@ export const NOT_APPROVED_RECHECK_MS = 60 * 60_000;
 export interface TickResult {
   incoming: number;
   outgoing: number;
-  /** Due entries left for the next tick because this one ran out of time (TICK_BUDGET_MS). */
+  /** Due entries read but left for the next tick because this one ran out of time (TICK_BUDGET_MS); more may be unread. */
   deferred: number;
 }
 
@@ -117,24 +113,27 @@ function notApprovedAlert(services: Services, m: Mailbox): Promise<void> {
   });
 }
 
-/**
- * Due entries in chunks of one shard each (so a chunk's claims are one transaction), in the
- * order of their oldest entry.
- */
-function chunksOf(entries: readonly DueEntry[]): DueEntry[][] {
-  const open = new Map<number, DueEntry[]>();
-  const out: DueEntry[][] = [];
-  for (const e of entries) {
-    const shard = dueShardOf(e.mailboxId);
-    const chunk = open.get(shard) ?? [];
-    chunk.push(e);
-    if (chunk.length < CHUNK) open.set(shard, chunk);
-    else {
-      out.push(chunk);
-      open.delete(shard);
+/** Waits for every task, then throws the first failure, if any. */
+async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/** Runs at most `n` tasks at once, in the order they were asked for. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active < n) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // the finishing task hands its place over
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
     }
-  }
-  return [...out, ...open.values()];
+  };
 }
 
 /** Alerts are kept this long after their last occurrence (docs/errors.md). */
@@ -148,31 +147,42 @@ async function purgeOldAlerts(services: Services, now: Date): Promise<void> {
   if (purged > 0) services.log.info("alerts purged", { purged });
 }
 
+/**
+ * Each shard of each direction is read a page at a time; a page's chunks (33 entries, one
+ * transaction) queue for one of WORKERS places, in the order they were read, and the next page is
+ * read once they are done. So find and enqueue overlap, each shard goes oldest first, and the
+ * shards take turns.
+ */
 export async function runSchedulerTick(services: Services): Promise<TickResult> {
   const started = performance.now();
+  const outOfTime = (): boolean => performance.now() - started >= TICK_BUDGET_MS;
   const now = services.clock.now();
   await purgeOldAlerts(services, now).catch((err: unknown) => services.log.warn("alert purge failed", { err }));
   const { settings } = await services.settings.get();
   const result: TickResult = { incoming: 0, outgoing: 0, deferred: 0 };
-  const work: { direction: Direction; chunk: DueEntry[] }[] = [];
-  await Promise.all((["incoming", "outgoing"] as const).map(async (direction) => {
+  const profiles: ProfileCache = new Map();
+  const place = limiter(WORKERS);
+  const runShard = async (direction: Direction, shard: number): Promise<void> => {
+    for await (const page of services.due.duePages(direction, shard, now)) {
+      await Promise.all(Array.from({ length: Math.ceil(page.length / CHUNK) }, (_, i) => page.slice(i * CHUNK, (i + 1) * CHUNK)).map((chunk) => place(async () => {
+        if (outOfTime()) {
+          result.deferred += chunk.length;
+          return;
+        }
+        const sent = await runChunk(services, direction, chunk, settings, now, profiles).catch((err: unknown) => {
+          services.log.warn("scheduler chunk failed", { direction, entries: chunk.length, err });
+          return 0;
+        });
+        result[direction] += sent;
+      })));
+      if (outOfTime()) return;
+    }
+  };
+  // A shard that could not be read fails the tick, once every other shard has had its turn.
+  await settleAll((["incoming", "outgoing"] as const).map(async (direction) => {
     // Entries written before decision 0028 join their shards first, so this tick sees them.
     await services.due.migrateLegacy(direction, now, LEGACY_PER_TICK).catch((err: unknown) => services.log.warn("due index migration failed", { direction, err }));
-    for (const chunk of chunksOf(await services.due.due(direction, now, MAX_DUE_PER_TICK))) work.push({ direction, chunk });
+    await settleAll(Array.from({ length: DUE_SHARDS }, (_, shard) => runShard(direction, shard)));
   }));
-  work.sort((a, b) => a.chunk[0]!.dueAt.getTime() - b.chunk[0]!.dueAt.getTime());
-  const profiles: ProfileCache = new Map();
-  let next = 0;
-  await Promise.all(Array.from({ length: WORKERS }, async () => {
-    while (next < work.length && performance.now() - started < TICK_BUDGET_MS) {
-      const { direction, chunk } = work[next++]!;
-      const sent = await runChunk(services, direction, chunk, settings, now, profiles).catch((err: unknown) => {
-        services.log.warn("scheduler chunk failed", { direction, entries: chunk.length, err });
-        return 0;
-      });
-      result[direction] += sent; // after the await: `+= await` would add to a stale total
-    }
-  }));
-  result.deferred = work.slice(next).reduce((n, w) => n + w.chunk.length, 0);
   return result;
 }

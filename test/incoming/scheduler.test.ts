@@ -1,11 +1,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { drainIncoming } from "./schedulerDrain.js";
 import { startTestApp, MASTER_KEY, type TestApp } from "../support/app.js";
 import { enabledMailbox } from "../support/mailboxes.js";
 import { ManualClock } from "../../shared/runtime/clock.js";
 import { runSchedulerTick } from "../../shared/sync/scheduler.js";
 import { definitions } from "../../functions/definitions.js";
-import { QUEUES } from "../../shared/storage/names.js";
 
 const clock = new ManualClock("2026-11-22T10:00:00.000Z");
 let app: TestApp;
@@ -15,18 +15,7 @@ before(async () => {
 });
 after(async () => { await app?.stop(); });
 
-async function drain(): Promise<string[]> {
-  const q = app.services.storage.queues.getQueueClient(QUEUES.incoming);
-  const out: string[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await q.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return out;
-    for (const m of receivedMessageItems) {
-      out.push((JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")) as { mailboxId: string }).mailboxId);
-      await q.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
-}
+const drain = (): Promise<string[]> => drainIncoming(app);
 
 test("overlapping ticks enqueue each due mailbox once; the polling interval is honoured", async () => {
   const mailboxes = await Promise.all([1, 2, 3].map((i) => enabledMailbox(app, { port: 1, address: `sched${i}@contoso.test`, profile: { minPollingIntervalMinutes: 5, name: `Sched ${i}` } })));

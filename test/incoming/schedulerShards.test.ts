@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { drainIncoming } from "./schedulerDrain.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { ManualClock } from "../../shared/runtime/clock.js";
 import { runSchedulerTick, NOT_APPROVED_RECHECK_MS } from "../../shared/sync/scheduler.js";
@@ -13,7 +14,7 @@ import { DueIndex, DUE_SHARDS, dueShardOf, legacyDuePartition } from "../../shar
 import { createProfile } from "../../shared/admin/profiles.js";
 import { EMPTY_STATS, NEW_DIRECTION, type Mailbox } from "../../shared/domain/mailbox.js";
 import { definitions } from "../../functions/definitions.js";
-import { QUEUES, TABLES } from "../../shared/storage/names.js";
+import { TABLES } from "../../shared/storage/names.js";
 import { encodeKey } from "../../shared/storage/documentTable.js";
 import type { Services } from "../../shared/runtime/services.js";
 
@@ -68,18 +69,7 @@ async function createMailboxes(ids: string[], change: (m: Mailbox) => Mailbox = 
   }))));
 }
 
-async function drain(): Promise<string[]> {
-  const q = app.services.storage.queues.getQueueClient(QUEUES.incoming);
-  const out: string[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await q.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return out;
-    for (const m of receivedMessageItems) {
-      out.push((JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")) as { mailboxId: string }).mailboxId);
-      await q.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
-}
+const drain = (): Promise<string[]> => drainIncoming(app);
 
 const sorted = (xs: string[]): string[] => [...xs].sort();
 
