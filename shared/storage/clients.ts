@@ -7,6 +7,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { StorageTarget } from "../config/appSettings.js";
+import { withLeanTransactions } from "./tableBatch.js";
 
 export interface StorageClients {
   tables: TableServiceClient;
@@ -25,7 +26,7 @@ export function createStorageClients(target: StorageTarget, credential?: TokenCr
     const cs = target.connectionString;
     return {
       tables: TableServiceClient.fromConnectionString(cs, insecureIfHttp(cs)),
-      table: (name) => TableClient.fromConnectionString(cs, name, insecureIfHttp(cs)),
+      table: (name) => withLeanTransactions(TableClient.fromConnectionString(cs, name, insecureIfHttp(cs))),
       blobs: BlobServiceClient.fromConnectionString(cs),
       queues: QueueServiceClient.fromConnectionString(cs),
     };
@@ -33,7 +34,7 @@ export function createStorageClients(target: StorageTarget, credential?: TokenCr
   const cred = credential ?? new DefaultAzureCredential(target.clientId ? { managedIdentityClientId: target.clientId } : {});
   return {
     tables: new TableServiceClient(target.tableUri, cred),
-    table: (name) => new TableClient(target.tableUri, name, cred),
+    table: (name) => withLeanTransactions(new TableClient(target.tableUri, name, cred)),
     blobs: new BlobServiceClient(target.blobUri, cred),
     queues: new QueueServiceClient(target.queueUri, cred),
   };
