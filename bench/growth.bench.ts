@@ -16,11 +16,20 @@
  *
  *   npm run bench:growth                      (0 / 10k / 25k / 50k)
  *   BENCH_SCALE=0.1 npm run bench:growth      (0 / 1k / 2.5k / 5k: quick check, a few minutes)
- * Prints Markdown rows for docs/benchmarks.md.
+ * Prints Markdown rows for docs/benchmarks.md, and on stderr each window's requests by kind and
+ * table/container (with a $batch's operations), busiest first.
+ *
+ *   BENCH_AZURITE_PROFILE=/tmp/prof npm run bench:growth
+ * also CPU-profiles Azurite in every fill window and probe (bench/support/cpuProfile.ts):
+ * <dir>/NN-<window>.cpuprofile, summarised by `node --import tsx bench/support/cpuProfileTop.ts <files>`;
+ * the per-target timings go to <dir>/targets.json. The profiler costs Azurite some CPU, so the
+ * figures of such a run are not the ones to report. BENCH_AZURITE_REQUIRE=<file.cjs>[,...] preloads
+ * CommonJS modules into Azurite the same way (experiments: a patched emulator against the stock one).
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices, type Services } from "../shared/runtime/services.js";
@@ -32,8 +41,9 @@ import type { EmailActivity } from "../shared/domain/email.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
 import { startAzuriteRetrying } from "./support/azuriteRetry.js";
 import { enabledMailbox } from "./support/benchMailbox.js";
-import { startCountingProxies, KINDS, noTimings, type Kind, type Timings } from "./support/countingProxy.js";
+import { startCountingProxies, KINDS, noTimings, type Kind, type TargetTiming, type Timings } from "./support/countingProxy.js";
 import { azuritePid, cpuMsOf } from "./support/procStats.js";
+import { profilerPreload } from "./support/cpuProfile.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const FILL = process.env.BENCH_FILL ?? "direct";
@@ -49,9 +59,43 @@ const message = (tag: string, i: number): Buffer => Buffer.from(
   `Message-ID: <growth-${tag}-${i}@bench.test>\r\nFrom: Sender ${i % 50} <s${i % 50}@fabrikam.test>\r\nTo: support@contoso.test\r\n` +
   `Subject: growth ${tag} ${i}\r\nDate: Thu, 03 Dec 2026 05:00:00 +0000\r\n\r\n${"hello growth bench ".repeat(200)}\r\n`);
 
-const azurite = await startAzuriteRetrying();
+const PROFILE = process.env.BENCH_AZURITE_PROFILE;
+// Experiments: modules preloaded into Azurite (comma-separated paths), e.g. a patch to compare against.
+const preloads = (process.env.BENCH_AZURITE_REQUIRE ?? "").split(",").filter(Boolean);
+if (PROFILE) {
+  mkdirSync(PROFILE, { recursive: true });
+  process.env.AZURITE_CPU_PROF_DIR = PROFILE;
+  preloads.push(profilerPreload(PROFILE));
+}
+const nodeOptions = process.env.NODE_OPTIONS;
+// Only the Azurite child gets the preloads: NODE_OPTIONS is restored once it has started.
+if (preloads.length) process.env.NODE_OPTIONS = [nodeOptions ?? "", ...preloads.map((p) => `--require ${JSON.stringify(p)}`)].join(" ").trim();
+const azurite = await startAzuriteRetrying().finally(() => {
+  if (!preloads.length) return;
+  if (nodeOptions === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = nodeOptions;
+  delete process.env.AZURITE_CPU_PROF_DIR;
+});
+if (preloads.length) console.error(`  Azurite preloads: ${preloads.join(", ")}`);
 const pid = azuritePid();
-const proxies = await startCountingProxies(azurite);
+const proxies = await startCountingProxies(azurite, undefined, { byTarget: true });
+/** Starts (or stops) Azurite's profiler for a window named `label` (BENCH_AZURITE_PROFILE only). */
+const profile = (label?: string): void => {
+  if (!PROFILE) return;
+  if (label) writeFileSync(`${PROFILE}/label`, label);
+  process.kill(pid, "SIGUSR2");
+};
+const targetReport: Record<string, Record<string, TargetTiming>> = {};
+/** The requests by kind and target since `before`, busiest (total wall ms) first, on stderr. */
+const reportTargets = (window: string, before: Record<string, TargetTiming>): void => {
+  const d = Object.entries(proxies.byTarget)
+    .map(([k, v]) => [k, { n: v.n - (before[k]?.n ?? 0), ms: v.ms - (before[k]?.ms ?? 0), ops: v.ops - (before[k]?.ops ?? 0) }] as const)
+    .filter(([, v]) => v.n > 0);
+  d.sort((a, b) => b[1].ms - a[1].ms);
+  targetReport[window] = Object.fromEntries(d);
+  console.error(`  ${window}, requests by target (requests, operations, wall ms/request):`);
+  for (const [k, v] of d.slice(0, 15)) console.error(`    ${String(v.n).padStart(7)} ${String(v.ops).padStart(7)}  ${(v.ms / v.n).toFixed(2).padStart(8)}  ${k}`);
+  if (PROFILE) writeFileSync(`${PROFILE}/targets.json`, JSON.stringify(targetReport, null, 2));
+};
 const servers: Pop3TestServer[] = [];
 try {
   const services: Services = await createServices(
@@ -97,7 +141,9 @@ try {
     // Fill up to the checkpoint.
     const t0 = performance.now();
     const s0 = snapshot();
-    const from = activities; // the probes add theirs, so a window fills less than the checkpoints' gap
+    const bt0 = structuredClone(proxies.byTarget);
+    const from = activities;
+    if (target > activities) profile(`fill-${activities}-${target}`); // the probes add theirs, so a window fills less than the checkpoints' gap
     if (FILL === "poll") {
       while (activities < target) {
         const batch = Math.min(500, target - activities);
@@ -124,13 +170,16 @@ try {
             sha256: randomBytes(32).toString("hex"), contentDigest: randomBytes(32).toString("hex"),
           };
           delete clone.messageIdKey;
-          const saved = await saveOrJoin(services, clone);
+          // Kept inline as the ingest keeps a small message (decision 0029): the bytes go in the same transaction.
+          const saved = await saveOrJoin(services, clone, undefined, clone.rawInline ? Buffer.from(`Message-ID: ${messageId}\r\nSubject: growth fill ${i}\r\n\r\n${"x".repeat(4000)}\r\n`) : undefined);
           if (!saved.created) throw new Error(`fill activity ${i} was not created`);
         }
       }));
       activities = target;
     }
     if (target > from) {
+      profile();
+      reportTargets(`fill ${from} → ${target}`, bt0);
       const t = since(s0);
       fillWindows.push(`| ${COMMIT} | ${CHECKPOINTS[c - 1]?.toLocaleString("en-US")} → ${target.toLocaleString("en-US")} | ${FILL} | ${((performance.now() - t0) / 1000).toFixed(0)} s | ` +
         `${(count(t) / Math.max(1, target - from)).toFixed(2)} | ${cpuPer(s0, t).toFixed(2)} | ${msPer(t).toFixed(2)} | ${msPer(t, ["tableGet"]).toFixed(2)} | ${msPer(t, ["tableBatch"]).toFixed(2)} |`);
@@ -139,9 +188,13 @@ try {
     // The probe: a real poll of PROBE new messages in a fresh mailbox.
     const probeId = await mailboxWith(`probe${c}`, Array.from({ length: PROBE }, (_, i) => message(`p${c}`, i)));
     const s1 = snapshot();
+    const bt1 = structuredClone(proxies.byTarget);
+    profile(`probe-${target}`);
     const t1 = performance.now();
     const got = await drain(probeId);
     const probeMs = performance.now() - t1;
+    profile();
+    reportTargets(`probe at ${target}`, bt1);
     const t = since(s1);
     const cpu = cpuPer(s1, t);
     if (got !== PROBE) throw new Error(`probe filed ${got} of ${PROBE}`);

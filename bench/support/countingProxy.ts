@@ -66,12 +66,33 @@ export const noTimings = (): Timings => Object.fromEntries(KINDS.map((k) => [k, 
 export interface ProxyOptions {
   /** Added to every request before it is forwarded (ms); change it later with setLatency. */
   latencyMs?: number;
+  /**
+   * Also time requests by kind and target (bench:growth): "tableGet emails", "blobPut raw",
+   * "tableBatch emails [POST,PUT]" (a $batch's table and operations read from its body), in `byTarget`;
+   * `ops` counts the operations (a $batch's sub-requests, 1 otherwise).
+   */
+  byTarget?: boolean;
+}
+
+/** A request's target: the table or container it names ($batch: read from its body, with the operations' methods). */
+export function targetOf(service: Service, kind: Kind, url: string, body?: string): string {
+  if (service === "queue") return (url.split("?")[0] ?? "").split("/")[2] ?? "";
+  if (kind === "tableBatch" && body !== undefined) {
+    const ops = [...body.matchAll(/^(GET|POST|PUT|MERGE|PATCH|DELETE) https?:\/\/[^/\s]+\/[^/\s]+\/([A-Za-z0-9]+)/gm)];
+    const tables = [...new Set(ops.map((m) => m[2]))].join(",");
+    const methods = [...new Set(ops.map((m) => m[1]))].sort().join(",");
+    return `${tables} [${methods}]`;
+  }
+  const seg = decodeURIComponent((url.split("?")[0] ?? "").split("/")[2] ?? "");
+  return service === "table" ? seg.replace(/\(.*$/, "") : seg;
 }
 
 export interface CountingProxies {
   counts: Record<Service, number>;
   kinds: KindCounts;
   timings: Timings;
+  /** With options.byTarget: timings by "kind target" (see ProxyOptions.byTarget); otherwise empty. */
+  byTarget: Record<string, TargetTiming>;
   ports: Record<Service, number>;
   setLatency(ms: number): void;
   close(): Promise<void>;
@@ -81,6 +102,16 @@ interface State {
   latencyMs: number;
   kinds: KindCounts;
   timings: Timings;
+  byTarget?: Record<string, TargetTiming>;
+}
+
+/** Requests to one kind and target: how many, Azurite's time summed, and their operations ($batch sub-requests). */
+export interface TargetTiming { n: number; ms: number; ops: number }
+
+/** How many operations a $batch body holds (1 for any other request). */
+export function opsOf(kind: Kind, body?: string): number {
+  if (kind !== "tableBatch" || body === undefined) return 1;
+  return [...body.matchAll(/^(GET|POST|PUT|MERGE|PATCH|DELETE) https?:\/\//gm)].length;
 }
 
 async function proxy(service: Service, targetPort: number, counts: Record<Service, number>, state: State): Promise<{ port: number; server: Server }> {
@@ -90,12 +121,24 @@ async function proxy(service: Service, targetPort: number, counts: Record<Servic
     state.kinds[kind]++;
     const forward = (): void => {
       const t = performance.now();
+      let body: string | undefined;
+      if (state.byTarget && kind === "tableBatch") {
+        body = "";
+        req.on("data", (d: Buffer) => { if (body !== undefined && body.length < 1 << 20) body += d.toString("latin1"); });
+      }
       const upstream = request({ host: "127.0.0.1", port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.on("end", () => {
           const timing = state.timings[kind];
           timing.n++;
           timing.ms += performance.now() - t;
+          if (state.byTarget) {
+            const k = `${kind} ${targetOf(service, kind, req.url ?? "/", body)}`;
+            const bt = (state.byTarget[k] ??= { n: 0, ms: 0, ops: 0 });
+            bt.n++;
+            bt.ops += opsOf(kind, body);
+            bt.ms += performance.now() - t;
+          }
         });
         up.pipe(res);
       });
@@ -119,7 +162,7 @@ export async function startCountingProxies(
   counts: Record<Service, number> = { blob: 0, queue: 0, table: 0 },
   options: ProxyOptions = {},
 ): Promise<CountingProxies> {
-  const state: State = { latencyMs: options.latencyMs ?? 0, kinds: noKinds(), timings: noTimings() };
+  const state: State = { latencyMs: options.latencyMs ?? 0, kinds: noKinds(), timings: noTimings(), ...(options.byTarget ? { byTarget: {} } : {}) };
   const [blob, queue, table] = await Promise.all([
     proxy("blob", target.blobPort, counts, state), proxy("queue", target.queuePort, counts, state), proxy("table", target.tablePort, counts, state),
   ]);
@@ -127,6 +170,7 @@ export async function startCountingProxies(
     counts,
     kinds: state.kinds,
     timings: state.timings,
+    byTarget: state.byTarget ?? {},
     ports: { blob: blob.port, queue: queue.port, table: table.port },
     setLatency: (ms) => { state.latencyMs = ms; },
     close: async () => {
