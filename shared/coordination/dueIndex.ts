@@ -172,7 +172,8 @@ export class DueIndex {
     });
     await Promise.all([...groups.entries()].map(async ([pk, items]) => {
       for (const batch of packBatches(items)) {
-        if (await this.trySubmit(batch.flatMap((i) => i.actions))) {
+        // Refused as a whole (400) too: one by one, each entry stands or falls on its own.
+        if (await this.trySubmit(batch.flatMap((i) => i.actions), batch.length > 1)) {
           for (const i of batch) done[i.index] = true;
           continue;
         }
@@ -237,13 +238,13 @@ export class DueIndex {
     return rows.length;
   }
 
-  /** Submits a transaction; a lost race (404, 409, 412) is false, anything else throws. */
-  private async trySubmit(actions: TransactionAction[]): Promise<boolean> {
+  /** Submits a transaction; a lost race (404, 409, 412; with `refusedToo` 400 as well) is false, anything else throws. */
+  private async trySubmit(actions: TransactionAction[], refusedToo = false): Promise<boolean> {
     try {
       await this.client.submitTransaction(actions);
       return true;
     } catch (err) {
-      if (lostRace(err)) return false;
+      if (lostRace(err) || (refusedToo && err instanceof RestError && err.statusCode === 400)) return false;
       throw storageError(err);
     }
   }
