@@ -12,6 +12,7 @@ import { AlertStore } from "../storage/alertStore.js";
 import { JobStore } from "../storage/jobStore.js";
 import { TABLES } from "../storage/names.js";
 import { createSecretStore, type SecretStore } from "../secrets/index.js";
+import { CachedSecretStore } from "../secrets/cachedStore.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createEmailTable } from "../storage/emailStore.js";
 import { RawStore } from "../storage/rawStore.js";
@@ -69,7 +70,7 @@ export async function createServices(appSettings: AppSettings, overrides: Servic
     slots: new ConnectionSlots(leases),
     due: new DueIndex(storage.table(TABLES.coordination)),
     queue: createQueueSender(storage.queues),
-    secrets: overrides.secrets ?? createSecretStore(appSettings, storage),
+    secrets: overrides.secrets ?? new CachedSecretStore(createSecretStore(appSettings, storage), clock),
     oauth: new OAuthTokenSource(clock),
     clock,
     log: overrides.log ?? createLogger({ level: appSettings.LOG_LEVEL }),

@@ -18,6 +18,8 @@ export interface SecretStore {
   delete(name: string): Promise<void>;
   /** cheap reachability check for /api/health */
   check(): Promise<void>;
+  /** Drops a value held in memory, if the store holds any (cachedStore.ts). */
+  forget?(name: string): void;
   readonly kind: SecretStoreKind;
 }
 

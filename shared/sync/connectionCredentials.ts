@@ -100,7 +100,11 @@ export async function logIn<T>(
   try {
     return await login(creds);
   } catch (err) {
-    const refused = creds.accessToken !== undefined && toAppError(err).code === "AUTH_FAILED";
+    const authFailed = toAppError(err).code === "AUTH_FAILED";
+    // A refused password may have been changed in the vault by hand: read it again next time.
+    const secretName = storedCredentialsFor(profile, mailbox, direction)?.secretName;
+    if (authFailed && creds.password && secretName) services.secrets.forget?.(secretName);
+    const refused = creds.accessToken !== undefined && authFailed;
     if (!refused) throw scrubSecrets(err, creds);
     const retry = await credentialsFor(services, profile, mailbox, direction, { rejected: creds.accessToken });
     if (retry.accessToken === creds.accessToken) throw scrubSecrets(err, creds); // got within the last minute: a new one would fare no better
