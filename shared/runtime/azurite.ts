@@ -1,10 +1,11 @@
 /**
  * @module Starts Azurite (from node_modules) as a child process: in-memory, telemetry off, on the
- * ports given or on free ones. Used by `npm start` (embedded storage) and by the tests.
+ * ports given or on free ones. Used by `npm start` (embedded storage), the tests and the benches.
+ * Versions before 3.36.0 get upstream's indexed-lookup fix preloaded (SELECTIVE_FIRST_PRELOAD).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,17 +56,62 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new Error(`Azurite did not listen on port ${port} within ${timeoutMs} ms`);
 }
 
+/**
+ * Azurite before 3.36.0 finds a table entity with LokiJS `findOne({ PartitionKey, RowKey })` (a blob
+ * with `{ accountName, containerName, name, ... }`), and LokiJS answers only the first property from
+ * an index: every point read, insert and upsert then walks every row of the entity's partition (every
+ * blob of the account), so Azurite's CPU per request grew with the store (issue 15, bench:growth;
+ * docs/benchmarks.md, "Storage growth"). Azurite 3.36.0 puts the selective property first, which
+ * LokiJS answers from its index (Azure/Azurite#2588), but requires Node 21+; on older versions the
+ * same reordering is preloaded into the emulator (an implicit `$and` means the same in any order).
+ * Newer versions are started untouched.
+ */
+const SELECTIVE_FIRST_PRELOAD = `"use strict";
+const path = require("node:path");
+try {
+  const Loki = require(require.resolve("lokijs", { paths: [path.dirname(process.argv[1])] }));
+  const findOne = Loki.Collection && Loki.Collection.prototype.findOne;
+  const SELECTIVE = ["RowKey", "name", "blobName", "messageId"];
+  if (typeof findOne === "function") {
+    Loki.Collection.prototype.findOne = function (query) {
+      if (query && typeof query === "object" && !Array.isArray(query) && this.binaryIndices) {
+        const keys = Object.keys(query);
+        if (keys.length > 1 && !SELECTIVE.includes(keys[0])) {
+          const first = SELECTIVE.find((k) => typeof query[k] === "string" && this.binaryIndices[k]);
+          if (first) query = { [first]: query[first], ...query };
+        }
+      }
+      return findOne.call(this, query);
+    };
+  }
+} catch { /* another layout of Azurite or LokiJS: run it as it is */ }
+`;
+
+/** Whether this Azurite looks entities and blobs up by their least selective property first (before 3.36.0, see SELECTIVE_FIRST_PRELOAD). */
+export function needsSelectiveFirst(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major < 3 || (major === 3 && minor < 36);
+}
+
 export async function startAzurite(ports?: { blob: number; queue: number; table: number }): Promise<AzuriteInstance> {
   const blobPort = ports?.blob ?? (await freePort());
   const queuePort = ports?.queue ?? (await freePort());
   const tablePort = ports?.table ?? (await freePort());
   const require = createRequire(import.meta.url);
-  const bin = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
+  const pkg = require.resolve("azurite/package.json");
+  const bin = join(pkg, "..", "dist", "src", "azurite.js");
   // In-memory still writes a small file into its working directory; keep it out of the repo.
   const location = mkdtempSync(join(tmpdir(), "azurite-"));
+  const preload: string[] = [];
+  const { version } = JSON.parse(readFileSync(pkg, "utf8")) as { version?: string };
+  if (needsSelectiveFirst(version ?? "")) {
+    const file = join(location, "selective-first.cjs");
+    writeFileSync(file, SELECTIVE_FIRST_PRELOAD);
+    preload.push("--require", file);
+  }
   const child = spawn(
     process.execPath,
-    [bin, "--inMemoryPersistence", "--disableTelemetry", "--silent", "--skipApiVersionCheck", "--loose",
+    [...preload, bin, "--inMemoryPersistence", "--disableTelemetry", "--silent", "--skipApiVersionCheck", "--loose",
       "--blobPort", String(blobPort), "--queuePort", String(queuePort), "--tablePort", String(tablePort)],
     { stdio: ["ignore", "ignore", "pipe"], cwd: location },
   );
