@@ -6,6 +6,7 @@
 import type { AppError } from "../errors.js";
 import type { Direction, Mailbox, MailboxStats } from "../domain/mailbox.js";
 import type { Services } from "../runtime/services.js";
+import type { Stored } from "../storage/documentTable.js";
 import { applyFailure, applySuccess, MAX_TRANSIENT_FAILURES, type FailureOutcome } from "./errorPolicy.js";
 import { raiseAlert } from "./alerts.js";
 import { alertFailure } from "./failureAlerts.js";
@@ -28,25 +29,30 @@ function addStats(stats: MailboxStats, change: StatsChange): MailboxStats {
   };
 }
 
-/** Counts work done without touching the status fields (a run that stopped half-way still counts). */
-export async function addMailboxStats(services: Services, mailboxId: string, delta: StatsChange): Promise<void> {
+/**
+ * Counts work done without touching the status fields (a run that stopped half-way still counts).
+ * `known`: the mailbox as the caller read it; when its counts are already these, nothing is written.
+ */
+export async function addMailboxStats(services: Services, mailboxId: string, delta: StatsChange, known?: Stored<Mailbox>): Promise<void> {
   if (!("exact" in delta) && Object.values(delta).every((v) => !v)) return;
+  if (known && "exact" in delta && Object.entries(delta.exact).every(([k, v]) => known.doc.stats[k as keyof MailboxStats] === v)) return;
   let before: MailboxStats | undefined;
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
     before = m.stats;
     return { ...m, stats: addStats(m.stats, delta) };
-  });
+  }, undefined, known);
   noteSaved(before, saved.doc);
 }
 
-export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsChange = {}): Promise<Mailbox> {
+/** `known`: the mailbox as the run read it at its start, which saves a read when nothing changed it since. */
+export async function recordSuccess(services: Services, mailboxId: string, direction: Direction, delta: StatsChange = {}, known?: Stored<Mailbox>): Promise<Mailbox> {
   let failuresBefore = 0;
   let before: MailboxStats | undefined;
   const saved = await services.repos.mailboxes.update(mailboxId, (m) => {
     failuresBefore = m[direction].transientFailureCount;
     before = m.stats;
     return { ...applySuccess(m, direction, services.clock.now()), stats: addStats(m.stats, delta) };
-  });
+  }, undefined, known);
   noteSaved(before, saved.doc);
   if (failuresBefore > 0) {
     await raiseAlert(services, {
@@ -62,7 +68,7 @@ export async function recordSuccess(services: Services, mailboxId: string, direc
  * POP3 outage never postpones sends, and the other direction's count is never reset by it.
  */
 export async function recordFailure(
-  services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsChange = {},
+  services: Services, mailboxId: string, direction: Direction, err: AppError, delta: StatsChange = {}, known?: Stored<Mailbox>,
 ): Promise<{ mailbox: Mailbox; outcome: FailureOutcome }> {
   let outcome: FailureOutcome = "postponed";
   let before: MailboxStats | undefined;
@@ -71,7 +77,7 @@ export async function recordFailure(
     outcome = r.outcome;
     before = m.stats;
     return { ...r.mailbox, stats: addStats(m.stats, delta) };
-  });
+  }, undefined, known);
   const m = saved.doc;
   noteSaved(before, m);
   noteFailure(m, direction, outcome, err.code);

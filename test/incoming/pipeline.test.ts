@@ -217,3 +217,41 @@ test("a poll that finds nothing new writes no checkpoint; one that files mail or
     await server.close();
   }
 });
+
+test("a poll reads its mailbox once and writes its outcome on that read; a change made meanwhile is kept", async () => {
+  const server = await Pop3TestServer.start({ messages: [mail("once-1", "one")] });
+  const mailboxes = app.services.repos.mailboxes;
+  const getEntity = mailboxes.client.getEntity.bind(mailboxes.client);
+  let reads = 0;
+  mailboxes.client.getEntity = (async (pk: string, rk: string, o?: object) => {
+    if (rk.startsWith("e:")) reads++;
+    return getEntity(pk, rk, o);
+  });
+  try {
+    const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "read-once@contoso.test" });
+    await pollMailbox(app.services, mailboxId);
+    reads = 0;
+    const before = (await mailboxes.require(mailboxId)).doc.incoming.lastSyncAt;
+    reads = 0;
+    assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
+    assert.equal(reads, 1, "an empty poll reads its mailbox once");
+    // An admin edit lands while the poll runs (at its login): the outcome is written on a fresh read.
+    const secrets = app.services.secrets;
+    const get = secrets.get.bind(secrets);
+    secrets.get = async (name) => {
+      await mailboxes.update(mailboxId, (m) => ({ ...m, incomingFilter: "responsesToTracked" }));
+      return get(name);
+    };
+    try {
+      assert.equal((await pollMailbox(app.services, mailboxId)).status, "done");
+    } finally {
+      secrets.get = get;
+    }
+    const after = (await mailboxes.require(mailboxId)).doc;
+    assert.equal(after.incomingFilter, "responsesToTracked", "the admin's change is kept");
+    assert.notEqual(after.incoming.lastSyncAt, before, "and the poll's outcome is recorded");
+  } finally {
+    mailboxes.client.getEntity = getEntity;
+    await server.close();
+  }
+});

@@ -237,7 +237,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
       else if (marker || seen.has(item.uid)) processedUids.add(item.uid);
     }
     await cp.saveSeen(processedUids, stillParked);
-    await recordSuccess(services, mailboxId, "incoming", await exact());
+    await recordSuccess(services, mailboxId, "incoming", await exact(), found);
     if (more) await services.queue.send(QUEUES.incoming, { mailboxId });
     return { status: "done", fetched, stats, more };
   } catch (thrown) {
@@ -250,7 +250,7 @@ export async function pollMailbox(services: Services, mailboxId: string, options
     const err = used ? scrubSecrets(thrown, used) : toAppError(thrown);
     // Losing the lease is not the mailbox's failure: the worker that holds it carries on.
     if (err.code === "LEASE_HELD") return { status: "busy" };
-    const { outcome } = await recordFailure(services, mailboxId, "incoming", err, await exact().catch(() => ({})));
+    const { outcome } = await recordFailure(services, mailboxId, "incoming", err, await exact().catch(() => ({})), found);
     services.log.warn("incoming sync failed", { mailboxId, errorCode: err.code, transient: err.transient, outcome });
     return { status: "failed", code: err.code, outcome };
   } finally {

@@ -68,14 +68,14 @@ export async function sendMailbox(services: Services, mailboxId: string, options
     await settleUnknownOutcomes(services, mailbox, unfinished.filter((s) => s.doc.status === "sending"), initialCounts);
     const due = unfinished.filter((s) => s.doc.status === "pendingSend" && isDue(s.doc, started)).slice(0, MAX_PER_RUN);
     if (due.length === 0) {
-      await addMailboxStats(services, mailboxId, await delta());
+      await addMailboxStats(services, mailboxId, await delta(), found);
       await rescheduleMailbox(services, mailboxId, false);
       return "nothingDue";
     }
 
     const slot = await services.slots.tryAcquire(`smtp|${slotScope(profile, mailboxId)}`, profile.maxConcurrentConnections, OUTGOING_LEASE_MS);
     if (!slot) {
-      await addMailboxStats(services, mailboxId, await delta());
+      await addMailboxStats(services, mailboxId, await delta(), found);
       await services.due.schedule("outgoing", mailboxId, new Date(started.getTime() + SLOT_RETRY_MS));
       return "noSlot";
     }
@@ -87,7 +87,7 @@ export async function sendMailbox(services: Services, mailboxId: string, options
         session = await logIn(services, profile, mailbox, "outgoing", (credentials) => openSmtpSession(smtpEndpointOf(profile), (used = credentials),
           { deadlineMs: Math.max(1, runEnds - performance.now()), ...options.smtp }));
       } catch (err) {
-        await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), await delta());
+        await recordFailure(services, mailboxId, "outgoing", classifySmtpError(err), await delta(), found);
         return "connectionFailed";
       }
       const renew = async (): Promise<boolean> => (await lease.renew()) && (await slot.renew());
@@ -101,7 +101,7 @@ export async function sendMailbox(services: Services, mailboxId: string, options
       } finally {
         session.quit();
       }
-      await recordSuccess(services, mailboxId, "outgoing", await delta());
+      await recordSuccess(services, mailboxId, "outgoing", await delta(), found);
       // A session the server dropped is not reopened at once: what is left waits for the next tick.
       await rescheduleMailbox(services, mailboxId, healthy);
       return "done";
