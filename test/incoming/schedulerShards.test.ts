@@ -170,3 +170,18 @@ test("in one transaction: the eligible mailbox is enqueued, the inactive and the
   assert.equal((await app.services.due.nextDue("incoming", unapproved!))?.getTime(), clock.now().getTime() + NOT_APPROVED_RECHECK_MS);
   await Promise.all([ok, unapproved].map((id) => app.services.due.remove("incoming", id!)));
 });
+
+test("a tick out of time leaves what it did not settle due, and the next tick enqueues it once", async () => {
+  const ids = Array.from({ length: 40 }, () => randomUUID());
+  await createMailboxes(ids);
+  for (const id of ids) await app.services.due.schedule("incoming", id, clock.now());
+  await drain();
+  const late = await runSchedulerTick(app.services, 0);
+  assert.deepEqual([late.incoming, late.deferred], [0, ids.length], "no time: nothing settled, all of it reported");
+  assert.deepEqual(await drain(), []);
+  for (const id of ids) assert.equal((await app.services.due.nextDue("incoming", id))?.getTime(), clock.now().getTime(), "still due");
+  const next = await runSchedulerTick(app.services);
+  assert.deepEqual([next.incoming, next.deferred], [ids.length, 0]);
+  assert.deepEqual(sorted(await drain()), sorted(ids));
+  await Promise.all(ids.map((id) => app.services.due.remove("incoming", id)));
+});
