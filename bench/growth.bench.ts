@@ -183,7 +183,7 @@ try {
       const t = since(s0);
       fillWindows.push(`| ${COMMIT} | ${CHECKPOINTS[c - 1]?.toLocaleString("en-US")} → ${target.toLocaleString("en-US")} | ${FILL} | ${((performance.now() - t0) / 1000).toFixed(0)} s | ` +
         `${(count(t) / Math.max(1, target - from)).toFixed(2)} | ${cpuPer(s0, t).toFixed(2)} | ${msPer(t).toFixed(2)} | ${msPer(t, ["tableGet"]).toFixed(2)} | ${msPer(t, ["tableBatch"]).toFixed(2)} |`);
-      console.error(`  filled to ${target} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      console.error(`  filled to ${target} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n  ${fillWindows.at(-1)}`);
     }
     // The probe: a real poll of PROBE new messages in a fresh mailbox.
     const probeId = await mailboxWith(`probe${c}`, Array.from({ length: PROBE }, (_, i) => message(`p${c}`, i)));
@@ -210,7 +210,7 @@ try {
     rows.push(`| ${COMMIT} | ${target.toLocaleString("en-US")} (${activities.toLocaleString("en-US")} after the probe) | ${(PROBE / (probeMs / 1000)).toFixed(1)} | ` +
       `${(count(t) / PROBE).toFixed(2)} | ${cpu.toFixed(2)} | ${all.toFixed(2)} | ${msPer(t, ["tableGet"]).toFixed(2)} | ${msPer(t, ["tableQuery"]).toFixed(2)} | ` +
       `${msPer(t, ["tableBatch"]).toFixed(2)} | ${msPer(t, ["blobPut"]).toFixed(2)} | ${(cpu / base).toFixed(2)}x |`);
-    console.error(`  probe at ${target}: Azurite CPU ${cpu.toFixed(2)} ms, wall ${all.toFixed(2)} ms per request`);
+    console.error(`  probe at ${target}: Azurite CPU ${cpu.toFixed(2)} ms, wall ${all.toFixed(2)} ms per request\n  ${rows.at(-1)}`);
   }
   console.log(`\nAzurite's time per request as the store grows, ${COMMIT}, ${new Date().toISOString().slice(0, 10)}, fill ${FILL}, scale ${SCALE}\n`);
   console.log("| commit | activities in the store | probe msgs/s | probe requests/msg | Azurite CPU ms/request | wall ms/request (proxy) | wall: point GET | wall: QUERY | wall: $batch | wall: blob PUT | CPU/request vs empty store |");
