@@ -45,8 +45,10 @@ for (const file of args) {
   for (let i = 0; i < p.samples.length; i++) {
     const dt = p.timeDeltas[i + 1] ?? 0; // the delta after a sample is how long it stood
     sum += dt;
-    let id: number | undefined = p.samples[i];
-    add(self, key(id), dt);
+    const sampled = p.samples[i];
+    if (sampled === undefined) continue;
+    let id: number | undefined = sampled;
+    add(self, key(sampled), dt);
     const seen = new Set<string>();
     let counted = false;
     while (id !== undefined) {
