@@ -90,6 +90,12 @@ export async function activitiesOf(env: CrashEnv, mailboxId: string): Promise<Em
   return docs.flatMap((d) => (d ? [d.doc] : []));
 }
 
+/** An activity's raw bytes where they are kept: its sidecar row (decision 0029) or its blob. */
+async function rawBytesOf(env: CrashEnv, a: EmailActivity): Promise<Buffer | undefined> {
+  if (a.rawInline) return env.services.emails.readSidecar(a.id).catch(() => undefined);
+  return a.rawBlob ? env.services.raw.downloadBuffer(a.rawBlob).catch(() => undefined) : undefined;
+}
+
 /** Every message gone from the server has exactly one activity with its exact bytes. */
 async function deletedWithoutActivity(env: CrashEnv, s: FetchSetup, when: string): Promise<Problem[]> {
   const onServer = new Set(s.pop3.maildrop.map((m) => sha256(m.body)));
@@ -98,7 +104,7 @@ async function deletedWithoutActivity(env: CrashEnv, s: FetchSetup, when: string
   for (const m of s.messages) {
     if (onServer.has(sha256(m.body))) continue;
     const a = activities.find((x) => x.messageId === m.messageId);
-    const raw = a?.rawBlob ? await env.services.raw.downloadBuffer(a.rawBlob).catch(() => undefined) : undefined;
+    const raw = a ? await rawBytesOf(env, a) : undefined;
     if (!raw || !raw.equals(m.body)) {
       problems.push({ invariant: "deleted-without-activity", detail: `${when}: ${m.messageId} is gone from the POP3 server ${a ? "and its activity's raw bytes differ or are missing" : "without an activity"}` });
     }
@@ -161,7 +167,7 @@ async function checkActivities(env: CrashEnv, s: FetchSetup, deleting: boolean):
     if (copies.length === 0) problems.push({ invariant: "lost", detail: `${m.messageId} has no activity` });
     if (copies.length > 1) problems.push({ invariant: "duplicated", detail: `${m.messageId} has ${copies.length} activities` });
     for (const a of copies) {
-      const raw = a.rawBlob ? await env.services.raw.downloadBuffer(a.rawBlob).catch(() => undefined) : undefined;
+      const raw = await rawBytesOf(env, a);
       if (!raw?.equals(m.body) || a.sha256 !== sha256(m.body)) problems.push({ invariant: "raw-not-exact", detail: `${m.messageId}: raw ${raw ? `${raw.length} bytes, not the ${m.body.length} stored` : "missing"}` });
     }
   }
