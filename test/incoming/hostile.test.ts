@@ -252,13 +252,24 @@ describe("hostile mail", () => {
     const server = await Pop3TestServer.start({ messages });
     try {
       const { mailboxId } = await enabledMailbox(app, { port: server.port, address: "budget@contoso.test", mailbox: { deleteEmailsAfterProcessing: true } });
-      const queue = app.services.storage.queues.getQueueClient(QUEUES.incoming);
-      await queue.clearMessages();
-      const first = await pollMailbox(app.services, mailboxId, { maxRunMs: 0 });
+      // Watched at the sender: the host's own queue listener (or its scheduler's messages) may take
+      // or crowd the queue before a peek could see the continuation.
+      const sender = app.services.queue;
+      const send = sender.send.bind(sender);
+      const queued: unknown[] = [];
+      sender.send = async (queue, message, options) => {
+        if (queue === QUEUES.incoming) queued.push(message);
+        return send(queue, message, options);
+      };
+      let first;
+      try {
+        first = await pollMailbox(app.services, mailboxId, { maxRunMs: 0 });
+      } finally {
+        sender.send = send;
+      }
       assert.ok(first.status === "done" && first.more && first.fetched === 1, JSON.stringify(first));
       assert.equal(server.count("DELE"), 1, "only the processed message is deleted");
-      const queued = (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => m.messageText);
-      assert.ok(queued.some((t) => t.includes(mailboxId) || Buffer.from(t, "base64").toString().includes(mailboxId)), "continuation queued");
+      assert.deepEqual(queued, [{ mailboxId }], "continuation queued");
       for (let i = 0; i < 3; i++) await pollMailbox(app.services, mailboxId, { maxRunMs: 0 });
       const items = await emailsOf(app, mailboxId);
       assert.deepEqual(items.map((e) => e.messageId).sort(), ["<budget-1@contoso.test>", "<budget-2@contoso.test>", "<budget-3@contoso.test>"]);
