@@ -132,8 +132,13 @@ export class DueIndex {
    * One shard's entries due at or before `now`, oldest first, a page (one request) at a time: the
    * tick works through each page before it asks for the next, so it holds at most a page per shard.
    */
-  async *duePages(direction: DueDirection, shard: number, now: Date, pageRows = PAGE_ROWS): AsyncGenerator<DueEntry[]> {
-    const filter = dueFilter(duePartition(direction, shard), now);
+  duePages(direction: DueDirection, shard: number, now: Date, pageRows = PAGE_ROWS): AsyncGenerator<DueEntry[]> {
+    return this.pagesIn(duePartition(direction, shard), now, pageRows);
+  }
+
+  /** The entries of partition `pk` due at or before `now`, a page at a time (a shard's or the legacy one's). */
+  private async *pagesIn(pk: string, now: Date, pageRows: number): AsyncGenerator<DueEntry[]> {
+    const filter = dueFilter(pk, now);
     const pages = this.client.listEntities({ queryOptions: { filter, select: ["RowKey"] } }).byPage({ maxPageSize: pageRows });
     for (;;) {
       let next: IteratorResult<{ rowKey?: string }[]>;
@@ -212,11 +217,11 @@ export class DueIndex {
     if (this.legacyEmpty.has(direction)) return 0;
     const pk = legacyDuePartition(direction);
     const rows: DueEntry[] = [];
+    for await (const page of this.pagesIn(pk, now, Math.min(limit, PAGE_ROWS))) {
+      rows.push(...page);
+      if (rows.length >= limit) break;
+    }
     try {
-      for await (const page of this.client.listEntities({ queryOptions: { filter: dueFilter(pk, now), select: ["RowKey"] } }).byPage({ maxPageSize: Math.min(limit, 1000) })) {
-        for (const e of page) rows.push(parseEntry(e.rowKey!));
-        if (rows.length >= limit) break;
-      }
       if (rows.length === 0) {
         const any = await this.client.listEntities({ queryOptions: { filter: `PartitionKey eq '${pk}'`, select: ["RowKey"] } }).byPage({ maxPageSize: 1 }).next();
         if (any.done || any.value.length === 0) this.legacyEmpty.add(direction);

@@ -55,9 +55,7 @@ export class RawStore {
       for (;;) {
         const next = await chunks.next();
         if (next.done) {
-          const bytes = Buffer.concat(head, headSize);
-          if (bytes.length <= (options.holdUpTo ?? -1)) return RawStore.held(blobName, bytes);
-          return { ...(await this.uploadBuffer(blobName, bytes)), bytes };
+          return await this.holdOrUpload(blobName, Buffer.concat(head, headSize), options.holdUpTo ?? -1);
         }
         observe(next.value);
         head.push(next.value);
