@@ -56,13 +56,22 @@ const args = [
 ];
 // Test token servers are plain http on 127.0.0.1: the dev-only setting lets them be (never set in Azure).
 const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { LOG_LEVEL: "silent", ALLOW_INSECURE_TOKEN_URL: "loopback", ...process.env, ...extraEnv } });
-let tail = "";
+// The runner's summary lines ("ℹ pass 569"), read line by line as they come: the failures' details
+// are printed after the summary, so a fixed-size tail of the output can miss it.
+const counts = {};
+let partial = "";
+child.stdout.setEncoding("utf8"); // a character split between two chunks stays whole
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk).split("\n");
+  partial = lines.pop() ?? "";
+  for (const line of lines) {
+    const m = /^ℹ (pass|fail|cancelled|skipped) (\d+)\s*$/.exec(line);
+    if (m) counts[m[1]] = Number(m[2]);
+  }
 });
 child.on("exit", (code, signal) => {
-  const count = (name) => Number(tail.match(new RegExp(`ℹ ${name} (\\d+)`))?.[1] ?? 0);
+  const count = (name) => counts[name] ?? 0;
   const passed = count("pass");
   const failed = count("fail") + count("cancelled");
   const skipped = count("skipped");
