@@ -5,9 +5,9 @@
  * over a generated store: N approved, enabled mailboxes of one profile, each in the due index and
  * due within the last five minutes. Ticks are fired back to back, as the timer would fire them once
  * per period, until every mailbox is enqueued; the bench reports how many ticks that took, the time,
- * requests and CPU of each, and checks that each mailbox was enqueued exactly once (the queue holds
- * N messages and the index holds no entry that is still due: a message is only sent for an entry
- * its tick moved forward, so N messages and no due entry left mean N distinct mailboxes, once each).
+ * requests and CPU of each, and checks that each mailbox was enqueued exactly once (the queue's
+ * messages, each a claimed chunk of up to 33 mailboxes since decision 0033, name each of the N
+ * mailboxes once and no other, and the index holds no entry that is still due).
  *
  *   npm run bench:scheduler -- 100000        (due mailboxes; default 100000)
  *   npm run bench:scheduler -- 2000          (quick check)
@@ -37,6 +37,7 @@ import { DUE_SHARDS, duePartition, dueShardOf } from "../shared/coordination/due
 import { encodeKey } from "../shared/storage/documentTable.js";
 import { mailboxIndexFields } from "../shared/storage/mailboxIndex.js";
 import { QUEUES, TABLES } from "../shared/storage/names.js";
+import { mailboxMessage } from "../shared/sync/dueMessage.js";
 import { startAzuriteRetrying } from "./support/azuriteRetry.js";
 import { startCountingProxies, KINDS, type KindCounts } from "./support/countingProxy.js";
 import { azuritePid, cpuMsOf } from "./support/procStats.js";
@@ -136,6 +137,7 @@ try {
   const findRequests = KINDS.reduce((n, k) => n + proxies.kinds[k] - k0[k], 0);
   if (found.length !== N) throw new Error(`the index finds ${found.length} due mailboxes, expected ${N}`);
 
+  const ids = new Set(mailboxes.map((m) => m.id));
   const pid = azuritePid();
   const timings0 = structuredClone(proxies.timings);
   const ticks: { ms: number; enqueued: number; deferred: number; kinds: KindCounts; appCpuMs: number; azuriteCpuMs: number }[] = [];
@@ -153,11 +155,24 @@ try {
     console.error(`  tick ${ticks.length}: ${r.incoming} enqueued, ${r.deferred} left for the next, in ${(ms / 1000).toFixed(1)} s`);
     if (r.incoming === 0 && r.deferred === 0) break;
   }
-  // Exactly once: N queue messages, nothing still due in the index.
+  // Exactly once: every mailbox named once across the queue's messages (a message names a claimed
+  // chunk, decision 0033), nothing still due in the index.
   const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(QUEUES.incoming);
-  const messages = (await queue.getProperties()).approximateMessagesCount ?? -1;
+  const named = new Map<string, number>();
+  let messages = 0;
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 3600 });
+    if (receivedMessageItems.length === 0) break;
+    for (const m of receivedMessageItems) {
+      messages++;
+      const body = mailboxMessage.parse(JSON.parse(Buffer.from(m.messageText, "base64").toString("utf8")));
+      for (const { mailboxId } of "due" in body ? body.due : [body]) named.set(mailboxId, (named.get(mailboxId) ?? 0) + 1);
+    }
+  }
+  const twice = [...named.values()].filter((n) => n > 1).length;
+  const strangers = [...named.keys()].filter((id) => !ids.has(id)).length;
   const stillDue = (await direct.due.due("incoming", new Date(), 10)).length;
-  const exact = messages === N && enqueued === N && stillDue === 0;
+  const exact = named.size === N && twice === 0 && strangers === 0 && enqueued === N && stillDue === 0;
 
   const totalMs = ticks.reduce((n, x) => n + x.ms, 0);
   const total = (k: keyof KindCounts): number => ticks.reduce((n, x) => n + x.kinds[k], 0);
@@ -174,8 +189,8 @@ try {
   console.log(`| ${N.toLocaleString("en-US")} | ${DIRECT ? "no proxy" : `${LATENCY} ms`} | ${COMMIT} | ${found.length.toLocaleString("en-US")} / ${findRequests} / ${findMs.toFixed(0)} | ${ticks.length} | ` +
     `${(totalMs / 1000).toFixed(1)} s | ${(ticks[0]?.enqueued ?? 0).toLocaleString("en-US")} in ${((ticks[0]?.ms ?? 0) / 1000).toFixed(1)} s | ` +
     `${perMailbox(requests)} | ${perMailbox(total("tableGet"))} | ${perMailbox(total("tableBatch"))} | ${perMailbox(total("tableQuery"))} | ${perMailbox(total("queue"))} | ${perMailbox(other)} | ` +
-    `${appCpuS.toFixed(1)} (${(appCpuS * 1000 / Math.max(1, enqueued)).toFixed(2)}) | ${azuriteCpuS.toFixed(1)} | ${within ? "yes" : "no"} | ${exact ? "yes" : `NO (queue ${messages}, enqueued ${enqueued}, still due ${stillDue})`} |`);
-  console.log(`\nEnqueue rate ${(enqueued / (totalMs / 1000)).toFixed(0)} mailboxes/s over all ticks; per tick: ${ticks.map((x) => `${x.enqueued} in ${(x.ms / 1000).toFixed(1)} s`).join(", ")}; ` +
+    `${appCpuS.toFixed(1)} (${(appCpuS * 1000 / Math.max(1, enqueued)).toFixed(2)}) | ${azuriteCpuS.toFixed(1)} | ${within ? "yes" : "no"} | ${exact ? "yes" : `NO (named ${named.size}, twice ${twice}, unknown ${strangers}, enqueued ${enqueued}, still due ${stillDue})`} |`);
+  console.log(`\n${enqueued.toLocaleString("en-US")} mailboxes enqueued in ${messages.toLocaleString("en-US")} queue messages. Enqueue rate ${(enqueued / (totalMs / 1000)).toFixed(0)} mailboxes/s over all ticks; per tick: ${ticks.map((x) => `${x.enqueued} in ${(x.ms / 1000).toFixed(1)} s`).join(", ")}; ` +
     `setup ${mailboxSetupS.toFixed(0)} s + ${indexSetupS.toFixed(0)} s. ${DIRECT ? "App CPU is the app's alone (no proxy)." : "App CPU includes the counting proxy (same process)."}`);
   console.log(`Azurite's mean time per answer during the ticks: ${KINDS.filter((k) => proxies.timings[k].n > timings0[k].n)
     .map((k) => `${k} ${((proxies.timings[k].ms - timings0[k].ms) / (proxies.timings[k].n - timings0[k].n)).toFixed(1)} ms (${proxies.timings[k].n - timings0[k].n})`).join(", ")}.`);

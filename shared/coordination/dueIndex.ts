@@ -8,6 +8,8 @@
  * all live in its shard, so every change of them is one entity-group transaction:
  *   `t|<dueAt ms, 13 digits>|<mailboxId>`  an entry; a range read below `t|<now>` finds what is due
  *   `m|<mailboxId>`                          the pointer to the mailbox's one current entry
+ * Both carry `every`, the mailbox's polling interval in minutes once a worker has told the index
+ * (decision 0033), so a claim knows where to move the entry without reading the mailbox.
  * Invariant, kept by every transaction here: a mailbox has either no rows, or one pointer and the
  * one entry it names. So an entry that still exists is the one its pointer names, and a claim needs
  * no pointer read: it deletes the entry, writes the next one and repoints the pointer in one
@@ -36,20 +38,31 @@ export interface DueEntry {
   rowKey: string;
   mailboxId: string;
   dueAt: Date;
+  /**
+   * The mailbox's polling interval in minutes as the index last heard it (decision 0033): a claim
+   * moves the entry this far, so the tick reads no mailbox or profile. Absent: the default.
+   */
+  every?: number;
 }
 
 /** What a tick does with a due entry: move it to `nextAt` (a claim), or drop the mailbox from the index. */
 export type DueSettlement = { entry: DueEntry; nextAt: Date } | { entry: DueEntry; remove: true };
 
-interface PointerEntity { partitionKey: string; rowKey: string; entryRowKey: string }
+interface PointerEntity { partitionKey: string; rowKey: string; entryRowKey: string; every?: number }
+interface EntryEntity { rowKey?: string; every?: number }
+
+/** The polling interval a claim uses for an entry that carries none (a profile's default, admin/profiles.ts). */
+export const DEFAULT_EVERY_MINUTES = 5;
+/** `{ every }` when it is known, else nothing: an absent property, not a null one. */
+const everyOf = (every: number | undefined): { every?: number } => (every === undefined ? {} : { every });
 
 const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(13, "0");
 const entryKey = (at: Date, mailboxId: string): string => `t|${pad(at.getTime())}|${encodeKey(mailboxId)}`;
 const pointerKey = (mailboxId: string): string => `m|${encodeKey(mailboxId)}`;
 
-function parseEntry(rowKey: string): DueEntry {
+function parseEntry(rowKey: string, every?: number): DueEntry {
   const [, ms, id] = rowKey.split("|");
-  return { rowKey, dueAt: new Date(Number(ms)), mailboxId: decodeURIComponent((id ?? "").replace(/\$/g, "%")) };
+  return { rowKey, dueAt: new Date(Number(ms)), mailboxId: decodeURIComponent((id ?? "").replace(/\$/g, "%")), ...everyOf(every) };
 }
 
 /** The shard of a mailbox (the same for both directions). */
@@ -82,7 +95,7 @@ export class DueIndex {
 
   /**
    * Makes the mailbox due no later than `at` (an earlier entry stays). With `exactly`, moves it to
-   * `at` even when that is later.
+   * `at` even when that is later. The entry keeps the polling interval the index holds for it.
    */
   async schedule(direction: DueDirection, mailboxId: string, at: Date, exactly = false): Promise<void> {
     const pk = this.partitionOf(direction, mailboxId);
@@ -90,14 +103,25 @@ export class DueIndex {
       const ptr = await this.pointerIn(pk, mailboxId);
       const next = entryKey(at, mailboxId);
       if (ptr && (ptr.entryRowKey === next || (!exactly && ptr.entryRowKey < next))) return;
-      const actions: TransactionAction[] = [["create", { partitionKey: pk, rowKey: next }]];
-      if (ptr) {
-        actions.push(["delete", { partitionKey: pk, rowKey: ptr.entryRowKey }]);
-        actions.push(["update", { partitionKey: pk, rowKey: pointerKey(mailboxId), entryRowKey: next }, "Replace", { etag: ptr.etag }]);
-      } else {
-        actions.push(["create", { partitionKey: pk, rowKey: pointerKey(mailboxId), entryRowKey: next }]);
-      }
-      if (await this.trySubmit(actions)) return;
+      if (await this.trySubmit(moveActions(pk, mailboxId, ptr, next, ptr?.every))) return;
+    }
+    throw storageError(new Error("due index: too many concurrent changes"));
+  }
+
+  /**
+   * Records the mailbox's polling interval (minutes), when the index holds another (the worker
+   * found the profile's interval changed, decision 0033). An entry in the future, which a claim
+   * placed at the old interval, moves by the difference; one due already stays where it is.
+   * Nothing happens for a mailbox that is not in the index.
+   */
+  async setEvery(direction: DueDirection, mailboxId: string, every: number, now: Date): Promise<void> {
+    const pk = this.partitionOf(direction, mailboxId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const ptr = await this.pointerIn(pk, mailboxId);
+      if (!ptr || (ptr.every ?? DEFAULT_EVERY_MINUTES) === every) return;
+      const at = parseEntry(ptr.entryRowKey).dueAt.getTime();
+      const moved = at > now.getTime() ? Math.max(now.getTime(), at + (every - (ptr.every ?? DEFAULT_EVERY_MINUTES)) * 60_000) : at;
+      if (await this.trySubmit(moveActions(pk, mailboxId, ptr, entryKey(new Date(moved), mailboxId), every))) return;
     }
     throw storageError(new Error("due index: too many concurrent changes"));
   }
@@ -139,16 +163,16 @@ export class DueIndex {
   /** The entries of partition `pk` due at or before `now`, a page at a time (a shard's or the legacy one's). */
   private async *pagesIn(pk: string, now: Date, pageRows: number): AsyncGenerator<DueEntry[]> {
     const filter = dueFilter(pk, now);
-    const pages = this.client.listEntities({ queryOptions: { filter, select: ["RowKey"] } }).byPage({ maxPageSize: pageRows });
+    const pages = this.client.listEntities<EntryEntity>({ queryOptions: { filter, select: ["RowKey", "every"] } }).byPage({ maxPageSize: pageRows });
     for (;;) {
-      let next: IteratorResult<{ rowKey?: string }[]>;
+      let next: IteratorResult<EntryEntity[]>;
       try {
         next = await pages.next();
       } catch (err) {
         throw storageError(err);
       }
       if (next.done) return;
-      if (next.value.length > 0) yield next.value.map((e) => parseEntry(e.rowKey!));
+      if (next.value.length > 0) yield next.value.map((e) => parseEntry(e.rowKey!, typeof e.every === "number" ? e.every : undefined));
     }
   }
 
@@ -234,8 +258,8 @@ export class DueIndex {
       await Promise.all(rows.slice(i, i + MIGRATE_IN_FLIGHT).map(async (entry) => {
         const shard = this.partitionOf(direction, entry.mailboxId);
         await this.trySubmit([
-          ["create", { partitionKey: shard, rowKey: entry.rowKey }],
-          ["create", { partitionKey: shard, rowKey: pointerKey(entry.mailboxId), entryRowKey: entry.rowKey }],
+          ["create", { partitionKey: shard, rowKey: entry.rowKey, ...everyOf(entry.every) }],
+          ["create", { partitionKey: shard, rowKey: pointerKey(entry.mailboxId), entryRowKey: entry.rowKey, ...everyOf(entry.every) }],
         ]);
         if (!(await this.trySubmit(removeActions(pk, entry.rowKey, entry.mailboxId)))) await this.dropIfStale(pk, entry);
       }));
@@ -253,6 +277,23 @@ export class DueIndex {
       throw storageError(err);
     }
   }
+}
+
+/**
+ * Moves the mailbox's entry to row `next` with interval `every`: a new entry and pointer when it
+ * has none; else the old entry deleted (or rewritten, when `next` is the same row) and the pointer
+ * replaced under its ETag, so a concurrent change fails the whole transaction.
+ */
+function moveActions(pk: string, mailboxId: string, ptr: (PointerEntity & { etag: string }) | undefined, next: string, every: number | undefined): TransactionAction[] {
+  const pointer = { partitionKey: pk, rowKey: pointerKey(mailboxId), entryRowKey: next, ...everyOf(every) };
+  if (!ptr) return [["create", { partitionKey: pk, rowKey: next, ...everyOf(every) }], ["create", pointer]];
+  const entry: TransactionAction = ptr.entryRowKey === next
+    ? ["update", { partitionKey: pk, rowKey: next, ...everyOf(every) }, "Replace"]
+    : ["create", { partitionKey: pk, rowKey: next, ...everyOf(every) }];
+  const actions: TransactionAction[] = [entry];
+  if (ptr.entryRowKey !== next) actions.push(["delete", { partitionKey: pk, rowKey: ptr.entryRowKey }]);
+  actions.push(["update", pointer, "Replace", { etag: ptr.etag }]);
+  return actions;
 }
 
 function removeActions(pk: string, entryRowKey: string, mailboxId: string): TransactionAction[] {
@@ -274,8 +315,8 @@ function settlementActions(pk: string, s: DueSettlement): TransactionAction[] {
   if (next === entry.rowKey) return [];
   return [
     ["delete", { partitionKey: pk, rowKey: entry.rowKey }],
-    ["create", { partitionKey: pk, rowKey: next }],
-    ["update", { partitionKey: pk, rowKey: pointerKey(entry.mailboxId), entryRowKey: next }, "Replace"],
+    ["create", { partitionKey: pk, rowKey: next, ...everyOf(entry.every) }],
+    ["update", { partitionKey: pk, rowKey: pointerKey(entry.mailboxId), entryRowKey: next, ...everyOf(entry.every) }, "Replace"],
   ];
 }
 

@@ -1,20 +1,21 @@
 /**
- * @module The scheduler tick: reads only what the due index says is due, checks each mailbox is
- * still eligible, and enqueues one message per due mailbox and direction. Claiming an entry moves
- * it forward in the same transaction, so overlapping ticks (or two instances) enqueue it once.
+ * @module The scheduler tick: reads only what the due index says is due and enqueues it. Claiming
+ * an entry moves it forward in the same transaction, so overlapping ticks (or two instances)
+ * enqueue it once.
  *
- * Cost per due mailbox (decision 0028): one mailbox read and one queue message; its profile is
- * read once per tick, and claims go to the index in transactions of up to 33 per shard.
+ * Cost per due mailbox (decisions 0028 and 0033): a third of a claim transaction's 100
+ * operations, a 33rd of a queue message (a claimed chunk goes as one message) and a thousandth of
+ * a range query. It reads no mailbox and no profile: a claim moves an incoming entry by the
+ * polling interval the entry carries, and the worker, which reads the mailbox anyway, settles the
+ * ones that turned out ineligible (leaveIndexWhenIneligible.ts) and corrects a changed interval.
  */
 import { performance } from "node:perf_hooks";
-import { ineligibility, type Direction, type Mailbox } from "../domain/mailbox.js";
-import type { OrgSettings } from "../domain/orgSettings.js";
-import type { Profile } from "../domain/profile.js";
+import type { Direction } from "../domain/mailbox.js";
 import type { Services } from "../runtime/services.js";
-import type { Stored } from "../storage/documentTable.js";
-import { QUEUES } from "../storage/names.js";
-import { DUE_SHARDS, type DueEntry, type DueSettlement } from "../coordination/dueIndex.js";
-import { raiseAlert } from "./alerts.js";
+import { DEFAULT_EVERY_MINUTES, DUE_SHARDS, type DueEntry } from "../coordination/dueIndex.js";
+import { MAX_DUE_PER_MESSAGE, queueOf, type DueItem } from "./dueMessage.js";
+
+export { NOT_APPROVED_RECHECK_MS } from "./leaveIndexWhenIneligible.js";
 
 /**
  * A tick starts no new work after this long, so it ends inside the default 60 s period even when
@@ -22,16 +23,14 @@ import { raiseAlert } from "./alerts.js";
  * no cap on the count: memory holds at most a page (1,000 entries) per shard and direction.
  */
 export const TICK_BUDGET_MS = 45_000;
-/** Due mailboxes settled together: read at once, claimed in one transaction (3 operations each, 100 at most). */
-const CHUNK = 33;
-/** Chunks in flight at once, so up to CHUNK x WORKERS mailbox reads or queue messages. */
+/** Due mailboxes settled together: claimed in one transaction (3 operations each, 100 at most), sent as one message. */
+const CHUNK = MAX_DUE_PER_MESSAGE;
+/** Chunks in flight at once. */
 const WORKERS = 8;
 /** Legacy (single-partition) due entries a tick moves into the shards per direction. */
 const LEGACY_PER_TICK = 5_000;
 /** An outgoing entry comes back after this if the worker never reschedules it (it crashed). */
 export const OUTGOING_SAFETY_MS = 10 * 60_000;
-/** How often an unapproved mailbox is looked at again. */
-export const NOT_APPROVED_RECHECK_MS = 60 * 60_000;
 
 export interface TickResult {
   incoming: number;
@@ -40,7 +39,7 @@ export interface TickResult {
   deferred: number;
 }
 
-/** Puts a mailbox in the due index for both directions now; the tick decides whether it is eligible. */
+/** Puts a mailbox in the due index for both directions now; its worker decides whether it is eligible. */
 export async function scheduleMailbox(services: Services, mailboxId: string): Promise<void> {
   const now = services.clock.now();
   await Promise.all([services.due.schedule("incoming", mailboxId, now), services.due.schedule("outgoing", mailboxId, now)]);
@@ -59,58 +58,27 @@ export async function scheduleAllMailboxes(services: Services): Promise<number> 
   return n;
 }
 
-/** One profile read per tick, however many of its mailboxes are due. */
-type ProfileCache = Map<string, Promise<Stored<Profile> | undefined>>;
-
-async function nextFor(services: Services, direction: Direction, m: Mailbox, now: Date, profiles: ProfileCache): Promise<Date> {
-  if (direction === "outgoing") return new Date(now.getTime() + OUTGOING_SAFETY_MS);
-  let profile = m.profileId ? profiles.get(m.profileId) : undefined;
-  if (m.profileId && !profile) profiles.set(m.profileId, (profile = services.repos.profiles.get(m.profileId)));
-  const minutes = (await profile)?.doc.minPollingIntervalMinutes ?? 5;
-  return new Date(now.getTime() + minutes * 60_000);
+/** Where a claim moves an entry, and what its message says of it. */
+function claimOf(direction: Direction, entry: DueEntry, now: Date): { nextAt: Date; item: DueItem } {
+  if (direction === "outgoing") return { nextAt: new Date(now.getTime() + OUTGOING_SAFETY_MS), item: { mailboxId: entry.mailboxId } };
+  const every = entry.every ?? DEFAULT_EVERY_MINUTES;
+  return { nextAt: new Date(now.getTime() + every * 60_000), item: { mailboxId: entry.mailboxId, every } };
 }
 
-/** What the tick does with one due entry: where it moves, whether a message is sent, whether an alert is raised. */
-interface Decision { settlement: DueSettlement; send: boolean; notApproved?: Mailbox }
-
-async function decide(services: Services, direction: Direction, entry: DueEntry, settings: OrgSettings, now: Date, profiles: ProfileCache): Promise<Decision> {
-  const m = (await services.repos.mailboxes.get(entry.mailboxId))?.doc;
-  if (!m) return { settlement: { entry, remove: true }, send: false };
-  const reason = ineligibility(m, direction, settings, now);
-  if (reason === "postponed") return { settlement: { entry, nextAt: new Date(m[direction].postponedUntil ?? now.toISOString()) }, send: false };
-  // Approval may also stop being required (org settings): look again in an hour. Approving the
-  // mailbox makes it due at once.
-  if (reason === "notApproved") return { settlement: { entry, nextAt: new Date(now.getTime() + NOT_APPROVED_RECHECK_MS) }, send: false, notApproved: m };
-  if (reason) return { settlement: { entry, remove: true }, send: false };
-  return { settlement: { entry, nextAt: await nextFor(services, direction, m, now, profiles) }, send: true };
-}
-
-/** Reads a chunk's mailboxes at once, settles their entries in one transaction, sends the messages of the entries it took. */
-async function runChunk(services: Services, direction: Direction, chunk: DueEntry[], settings: OrgSettings, now: Date, profiles: ProfileCache): Promise<number> {
-  const failed = (what: string, e: DueEntry) => (err: unknown): undefined => {
-    services.log.warn(what, { direction, mailboxId: e.mailboxId, err });
-    return undefined;
-  };
-  const decisions = (await Promise.all(chunk.map((e) => decide(services, direction, e, settings, now, profiles).catch(failed("scheduler entry failed", e)))))
-    .filter((d): d is Decision => d !== undefined);
-  const taken = await services.due.settle(direction, decisions.map((d) => d.settlement));
-  const sent = await Promise.all(decisions.map(async (d, i) => {
-    if (!taken[i]) return false;
-    if (d.notApproved) await notApprovedAlert(services, d.notApproved).catch(failed("scheduler alert failed", d.settlement.entry));
-    if (!d.send) return false;
-    const queue = direction === "incoming" ? QUEUES.incoming : QUEUES.outgoing;
-    return services.queue.send(queue, { mailboxId: d.settlement.entry.mailboxId }).then(() => true, (err: unknown) => failed("scheduler send failed", d.settlement.entry)(err) ?? false);
-  }));
-  return sent.filter(Boolean).length;
-}
-
-/** Raised once (folded), not at every look. */
-function notApprovedAlert(services: Services, m: Mailbox): Promise<void> {
-  return raiseAlert(services, {
-    level: "warning", code: "MAILBOX_NOT_APPROVED", mailboxId: m.id, profileId: m.profileId,
-    foldKey: `notApproved|${m.id}`, once: true,
-    message: `Mailbox ${m.emailAddress} is not approved, so its email is not processed. Approve it (POST /api/mailboxes/${m.id}/approve) to start.`,
-  });
+/** Claims a chunk's entries in one transaction and sends the ones it took as one message. */
+async function runChunk(services: Services, direction: Direction, chunk: DueEntry[], now: Date): Promise<number> {
+  const claims = chunk.map((entry) => ({ entry, ...claimOf(direction, entry, now) }));
+  const taken = await services.due.settle(direction, claims.map(({ entry, nextAt }) => ({ entry, nextAt })));
+  const due = claims.filter((_, i) => taken[i]).map((c) => c.item);
+  if (due.length === 0) return 0;
+  try {
+    await services.queue.send(queueOf(direction), { due });
+  } catch (err) {
+    // Claimed but not sent: these wait one interval (the entries already moved), never twice.
+    services.log.warn("scheduler send failed", { direction, mailboxes: due.length, err });
+    return 0;
+  }
+  return due.length;
 }
 
 /** Waits for every task, then throws the first failure, if any. */
@@ -149,7 +117,7 @@ async function purgeOldAlerts(services: Services, now: Date): Promise<void> {
 
 /**
  * Each shard of each direction is read a page at a time; a page's chunks (33 entries, one
- * transaction) queue for one of WORKERS places, in the order they were read, and the next page is
+ * transaction, one message) queue for one of WORKERS places, in the order they were read, and the next page is
  * read once they are done. So find and enqueue overlap, each shard goes oldest first, and the
  * shards take turns.
  */
@@ -158,9 +126,7 @@ export async function runSchedulerTick(services: Services, budgetMs = TICK_BUDGE
   const outOfTime = (): boolean => performance.now() - started >= budgetMs;
   const now = services.clock.now();
   await purgeOldAlerts(services, now).catch((err: unknown) => services.log.warn("alert purge failed", { err }));
-  const { settings } = await services.settings.get();
   const result: TickResult = { incoming: 0, outgoing: 0, deferred: 0 };
-  const profiles: ProfileCache = new Map();
   const place = limiter(WORKERS);
   const runShard = async (direction: Direction, shard: number): Promise<void> => {
     for await (const page of services.due.duePages(direction, shard, now)) {
@@ -169,7 +135,7 @@ export async function runSchedulerTick(services: Services, budgetMs = TICK_BUDGE
           result.deferred += chunk.length;
           return;
         }
-        const sent = await runChunk(services, direction, chunk, settings, now, profiles).catch((err: unknown) => {
+        const sent = await runChunk(services, direction, chunk, now).catch((err: unknown) => {
           services.log.warn("scheduler chunk failed", { direction, entries: chunk.length, err });
           return 0;
         });

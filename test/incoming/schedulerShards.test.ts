@@ -6,11 +6,12 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
-import { drainIncoming } from "./schedulerDrain.js";
+import { drainIncoming, drainIncomingMessages } from "./schedulerDrain.js";
+import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { ManualClock } from "../../shared/runtime/clock.js";
 import { runSchedulerTick, NOT_APPROVED_RECHECK_MS } from "../../shared/sync/scheduler.js";
-import { DueIndex, DUE_SHARDS, dueShardOf, legacyDuePartition } from "../../shared/coordination/dueIndex.js";
+import { DueIndex, DEFAULT_EVERY_MINUTES, DUE_SHARDS, dueShardOf, legacyDuePartition } from "../../shared/coordination/dueIndex.js";
 import { createProfile } from "../../shared/admin/profiles.js";
 import { EMPTY_STATS, NEW_DIRECTION, type Mailbox } from "../../shared/domain/mailbox.js";
 import { definitions } from "../../functions/definitions.js";
@@ -153,7 +154,7 @@ test("two ticks racing over many sharded entries enqueue each mailbox once", asy
   await Promise.all(ids.map((id) => app.services.due.remove("incoming", id)));
 });
 
-test("in one transaction: the eligible mailbox is enqueued, the inactive and the missing ones leave the index, the unapproved one waits an hour", async () => {
+test("in one transaction and one message, without reading a mailbox; their worker keeps the eligible one and settles the rest", async () => {
   const [ok, inactive, missing, unapproved] = idsInShard(4);
   await createMailboxes([ok!]);
   await createMailboxes([inactive!], (m) => ({ ...m, active: false }));
@@ -161,10 +162,27 @@ test("in one transaction: the eligible mailbox is enqueued, the inactive and the
   for (const id of [ok, inactive, missing, unapproved]) await app.services.due.schedule("incoming", id!, clock.now());
   await drain();
   const { index, transactions } = countingIndex();
-  const services: Services = { ...app.services, due: index };
-  assert.equal((await runSchedulerTick(services)).incoming, 1);
-  assert.deepEqual(await drain(), [ok]);
+  let mailboxReads = 0;
+  const mailboxes = new Proxy(app.services.repos.mailboxes, {
+    get(target, prop, receiver) {
+      if (prop === "get") mailboxReads++;
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const services: Services = { ...app.services, due: index, repos: { ...app.services.repos, mailboxes } };
+  assert.equal((await runSchedulerTick(services)).incoming, 4);
+  assert.equal(mailboxReads, 0, "the tick reads no mailbox");
+  const messages = await drainIncomingMessages(app);
+  assert.equal(messages.length, 1, "one message for the chunk");
+  assert.deepEqual(sorted(messages[0]!.map((i) => i.mailboxId)), sorted([ok!, inactive!, missing!, unapproved!]));
+  assert.ok(messages[0]!.every((i) => i.every === DEFAULT_EVERY_MINUTES), "each carries the interval its claim used");
   assert.equal(transactions.filter((t) => t[0]?.[1].partitionKey === `due|incoming|${dueShardOf(ok!).toString(16).padStart(2, "0")}`).length, 1);
+  // The worker's check (ok itself would connect to its server, which is not the point here).
+  assert.deepEqual(await pollMailbox(app.services, inactive!), { status: "ineligible", reason: "inactive" });
+  assert.deepEqual(await pollMailbox(app.services, missing!), { status: "ineligible", reason: "deleted" });
+  assert.deepEqual(await pollMailbox(app.services, unapproved!), { status: "ineligible", reason: "notApproved" });
+  assert.equal((await app.services.due.nextDue("incoming", ok!))?.getTime(), clock.now().getTime() + DEFAULT_EVERY_MINUTES * 60_000);
   assert.equal(await app.services.due.nextDue("incoming", inactive!), undefined);
   assert.equal(await app.services.due.nextDue("incoming", missing!), undefined);
   assert.equal((await app.services.due.nextDue("incoming", unapproved!))?.getTime(), clock.now().getTime() + NOT_APPROVED_RECHECK_MS);
@@ -184,4 +202,28 @@ test("a tick out of time leaves what it did not settle due, and the next tick en
   assert.deepEqual([next.incoming, next.deferred], [ids.length, 0]);
   assert.deepEqual(sorted(await drain()), sorted(ids));
   await Promise.all(ids.map((id) => app.services.due.remove("incoming", id)));
+});
+
+test("a claim moves an entry by the interval it carries; setEvery shifts a future entry by the difference, and schedule keeps it", async () => {
+  const [id] = idsInShard(1);
+  await createMailboxes([id!]);
+  const t0 = clock.now().getTime();
+  await app.services.due.schedule("incoming", id!, clock.now());
+  await app.services.due.setEvery("incoming", id!, 15, clock.now());
+  assert.equal((await app.services.due.nextDue("incoming", id!))?.getTime(), t0, "a due entry stays due");
+  await drain();
+  assert.equal((await runSchedulerTick(app.services)).incoming, 1);
+  assert.deepEqual((await drainIncomingMessages(app)).flat(), [{ mailboxId: id, every: 15 }]);
+  assert.equal((await app.services.due.nextDue("incoming", id!))?.getTime(), t0 + 15 * 60_000, "claimed 15 minutes on");
+  await app.services.due.setEvery("incoming", id!, 10, clock.now());
+  assert.equal((await app.services.due.nextDue("incoming", id!))?.getTime(), t0 + 10 * 60_000, "moved back by the difference");
+  await app.services.due.setEvery("incoming", id!, 10, clock.now());
+  await app.services.due.schedule("incoming", id!, new Date(t0 + 60_000));
+  clock.advance(60_000);
+  assert.equal((await runSchedulerTick(app.services)).incoming, 1);
+  assert.deepEqual((await drainIncomingMessages(app)).flat(), [{ mailboxId: id, every: 10 }], "schedule kept the interval");
+  assert.equal((await app.services.due.nextDue("incoming", id!))?.getTime(), t0 + 60_000 + 10 * 60_000);
+  await app.services.due.remove("incoming", id!);
+  await app.services.due.setEvery("incoming", id!, 20, clock.now());
+  assert.equal(await app.services.due.nextDue("incoming", id!), undefined, "a mailbox out of the index stays out");
 });

@@ -1,14 +1,15 @@
 /**
  * Every gate of API.md "A mailbox is processed only while: active, has a profile, its method is
  * not `none`, it is enabled for that direction, not postponed, and approved where the settings
- * require approval" (issue 11 point 7), each through the scheduler tick and the worker itself;
+ * require approval" (issue 11 point 7), each through the worker, which also keeps the due index
+ * in step (the tick enqueues without reading the mailbox, decision 0033);
  * plus connection-limit throttling, "use same settings for outgoing" and alert-level suppression.
  */
 import { after, before, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { pollMailbox } from "../../shared/sync/incoming/pollMailbox.js";
 import { sendMailbox } from "../../shared/sync/outgoing/sendMailbox.js";
-import { runSchedulerTick, NOT_APPROVED_RECHECK_MS } from "../../shared/sync/scheduler.js";
+import { NOT_APPROVED_RECHECK_MS } from "../../shared/sync/scheduler.js";
 import { freePort } from "../../shared/runtime/azurite.js";
 import { QUEUES } from "../../shared/storage/names.js";
 import { handleTestMessage } from "../../shared/lifecycle/testJobs.js";
@@ -49,13 +50,15 @@ async function eligible(profile: Record<string, unknown> = {}): Promise<{ id: st
 
 const due = async (id: string) => [await env.app.services.due.nextDue("incoming", id), await env.app.services.due.nextDue("outgoing", id)];
 
-/** The gate closes both the worker and the scheduler: nothing runs, the due index lets it go. */
+/**
+ * The gate closes the worker, and the worker takes the mailbox off the due index: the tick
+ * enqueues what is due without reading it (decision 0033), so the worker is where the index learns.
+ */
 async function assertGate(id: string, reason: string, directions: Array<"incoming" | "outgoing"> = ["incoming", "outgoing"]): Promise<void> {
-  if (directions.includes("incoming")) assert.deepEqual(await pollMailbox(env.app.services, id), { status: "ineligible", reason });
-  if (directions.includes("outgoing")) assert.equal(await sendMailbox(env.app.services, id, { smtp }), "ineligible");
   await env.app.services.due.schedule("incoming", id, env.clock.now());
   await env.app.services.due.schedule("outgoing", id, env.clock.now());
-  await runSchedulerTick(env.app.services);
+  if (directions.includes("incoming")) assert.deepEqual(await pollMailbox(env.app.services, id), { status: "ineligible", reason });
+  if (directions.includes("outgoing")) assert.equal(await sendMailbox(env.app.services, id, { smtp }), "ineligible");
   const [inc, out] = await due(id);
   if (directions.includes("incoming")) assert.equal(inc, undefined, `${reason}: off the incoming due index`);
   if (directions.includes("outgoing")) assert.equal(out, undefined, `${reason}: off the outgoing due index`);
@@ -94,9 +97,8 @@ test("gate: a postponed direction waits until its postponement ends, and the sch
   const { id } = await eligible();
   const until = new Date(env.clock.now().getTime() + 5 * 60_000).toISOString();
   await env.app.services.repos.mailboxes.update(id, (m) => ({ ...m, incoming: { ...m.incoming, postponedUntil: until } }));
-  assert.deepEqual(await pollMailbox(env.app.services, id), { status: "ineligible", reason: "postponed" });
   await env.app.services.due.schedule("incoming", id, env.clock.now());
-  await runSchedulerTick(env.app.services);
+  assert.deepEqual(await pollMailbox(env.app.services, id), { status: "ineligible", reason: "postponed" });
   assert.equal((await due(id))[0]?.toISOString(), until, "due again when the postponement ends");
   env.clock.advance(5 * 60_000);
   assert.equal((await pollMailbox(env.app.services, id)).status, "done");
@@ -108,7 +110,7 @@ test("gate: not approved while approval is required: skipped, one warning alert 
   assert.deepEqual(await pollMailbox(env.app.services, id), { status: "ineligible", reason: "notApproved" });
   for (let i = 0; i < 2; i++) {
     await env.app.services.due.schedule("incoming", id, env.clock.now());
-    await runSchedulerTick(env.app.services);
+    assert.deepEqual(await pollMailbox(env.app.services, id), { status: "ineligible", reason: "notApproved" });
   }
   assert.equal((await due(id))[0]?.getTime(), env.clock.now().getTime() + NOT_APPROVED_RECHECK_MS);
   const alerts = (await env.app.call("GET", `/api/alerts?mailboxId=${id}`)).body.items.filter((a: any) => a.code === "MAILBOX_NOT_APPROVED");

@@ -10,7 +10,6 @@
  */
 import { Pop3Session, type Pop3ConnectOptions } from "../../pop3/index.js";
 import { toAppError } from "../../errors.js";
-import { ineligibility } from "../../domain/mailbox.js";
 import type { Services } from "../../runtime/services.js";
 import { QUEUES, TABLES } from "../../storage/names.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
@@ -18,6 +17,7 @@ import { LeaseKeeper } from "../../coordination/leaseKeeper.js";
 import { LIST_SIZE_SLACK_BYTES, MAX_DOWNLOAD_BYTES } from "../../limits.js";
 import { logIn, pop3OptionsOf, scrubSecrets, type LoginCredentials } from "../connectionCredentials.js";
 import { recordFailure, recordSuccess, type StatsChange } from "../mailboxOutcome.js";
+import { leaveIndexWhenIneligible } from "../leaveIndexWhenIneligible.js";
 import { countsOf, IncomingCheckpoint, maildropScope, type IncomingCounts, type Marker } from "./checkpoint.js";
 import { processMessage, recordUndownloadable, type MessageContext } from "./processMessage.js";
 import { effectiveCutoff } from "./cutoff.js";
@@ -52,6 +52,11 @@ export interface PollOptions {
   maxMessages?: number;
   /** Test-only: the soft time budget of the run (MAX_RUN_MS). */
   maxRunMs?: number;
+  /**
+   * The polling interval (minutes) the due index moved this mailbox by, when the scheduler sent
+   * it (dueMessage.ts): a profile that says otherwise corrects the index (decision 0033).
+   */
+  every?: number;
 }
 
 export type PollResult =
@@ -63,12 +68,15 @@ export type PollResult =
 
 export async function pollMailbox(services: Services, mailboxId: string, options: PollOptions = {}): Promise<PollResult> {
   const found = await services.repos.mailboxes.get(mailboxId);
-  if (!found) return { status: "ineligible", reason: "deleted" };
   const { settings } = await services.settings.get();
-  const reason = ineligibility(found.doc, "incoming", settings, services.clock.now());
-  if (reason) return { status: "ineligible", reason };
+  // The tick enqueues what the index says is due without reading it: the index learns here.
+  const reason = await leaveIndexWhenIneligible(services, "incoming", mailboxId, found?.doc, settings);
+  if (!found || reason) return { status: "ineligible", reason: reason ?? "deleted" };
   const profile = (await services.repos.profiles.get(found.doc.profileId ?? ""))?.doc;
   if (!profile) return { status: "ineligible", reason: "noProfile" };
+  if (options.every !== undefined && options.every !== profile.minPollingIntervalMinutes) {
+    await services.due.setEvery("incoming", mailboxId, profile.minPollingIntervalMinutes, services.clock.now());
+  }
 
   const lease = await services.leases.tryAcquire("lease|incoming", mailboxId, LEASE_MS);
   if (!lease) return { status: "busy" };

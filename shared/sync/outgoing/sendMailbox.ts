@@ -7,13 +7,13 @@
  * once: the lease admits one run, and each email's ETag admits one commit.
  */
 import { performance } from "node:perf_hooks";
-import { ineligibility } from "../../domain/mailbox.js";
 import { slotScope } from "../../coordination/connectionSlots.js";
 import type { Services } from "../../runtime/services.js";
 import { openSmtpSession, type SmtpSession } from "../../smtp/session.js";
 import { classifySmtpError } from "../../smtp/classify.js";
 import { smtpEndpointOf, type SmtpClientOptions } from "../../smtp/options.js";
 import { recordFailure, recordSuccess, addMailboxStats, type StatsChange } from "../mailboxOutcome.js";
+import { leaveIndexWhenIneligible } from "../leaveIndexWhenIneligible.js";
 import { readOutgoingCounts, type OutgoingCounts } from "./outgoingCounters.js";
 import { logIn, scrubSecrets, type LoginCredentials } from "../connectionCredentials.js";
 import { isDue, listUnfinished, rescheduleMailbox } from "./pending.js";
@@ -53,11 +53,13 @@ export async function sendMailbox(services: Services, mailboxId: string, options
   if (!lease) return "leaseHeld";
   try {
     const found = await services.repos.mailboxes.get(mailboxId);
-    if (!found) return "notFound";
-    const mailbox = found.doc;
     const { settings } = await services.settings.get();
+    // The tick enqueues what the index says is due without reading it: the index learns here.
+    const reason = await leaveIndexWhenIneligible(services, "outgoing", mailboxId, found?.doc, settings);
+    if (!found) return "notFound";
+    if (reason !== null) return "ineligible";
+    const mailbox = found.doc;
     const started = services.clock.now();
-    if (ineligibility(mailbox, "outgoing", settings, started) !== null) return "ineligible";
     const profile = mailbox.profileId ? (await services.repos.profiles.get(mailbox.profileId))?.doc : undefined;
     if (!profile) return "ineligible";
 
