@@ -29,7 +29,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { connectionStringFor } from "../shared/runtime/azurite.js";
 import { loadAppSettings } from "../shared/config/appSettings.js";
 import { createServices, type Services } from "../shared/runtime/services.js";
@@ -39,11 +39,10 @@ import { saveOrJoin } from "../shared/sync/incoming/activity.js";
 import { emailLookup, incomingEmailId } from "../shared/storage/emailStore.js";
 import type { EmailActivity } from "../shared/domain/email.js";
 import { Pop3TestServer } from "../test/support/pop3-server.js";
-import { startAzuriteRetrying } from "./support/azuriteRetry.js";
+import { startBenchAzurite } from "./support/benchAzurite.js";
 import { enabledMailbox } from "./support/benchMailbox.js";
 import { startCountingProxies, KINDS, noTimings, type Kind, type TargetTiming, type Timings } from "./support/countingProxy.js";
-import { azuritePid, cpuMsOf } from "./support/procStats.js";
-import { profilerPreload } from "./support/cpuProfile.js";
+import { cpuMsOf } from "./support/procStats.js";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const FILL = process.env.BENCH_FILL ?? "direct";
@@ -59,31 +58,8 @@ const message = (tag: string, i: number): Buffer => Buffer.from(
   `Message-ID: <growth-${tag}-${i}@bench.test>\r\nFrom: Sender ${i % 50} <s${i % 50}@fabrikam.test>\r\nTo: support@contoso.test\r\n` +
   `Subject: growth ${tag} ${i}\r\nDate: Thu, 03 Dec 2026 05:00:00 +0000\r\n\r\n${"hello growth bench ".repeat(200)}\r\n`);
 
-const PROFILE = process.env.BENCH_AZURITE_PROFILE;
-// Experiments: modules preloaded into Azurite (comma-separated paths), e.g. a patch to compare against.
-const preloads = (process.env.BENCH_AZURITE_REQUIRE ?? "").split(",").filter(Boolean);
-if (PROFILE) {
-  mkdirSync(PROFILE, { recursive: true });
-  process.env.AZURITE_CPU_PROF_DIR = PROFILE;
-  preloads.push(profilerPreload(PROFILE));
-}
-const nodeOptions = process.env.NODE_OPTIONS;
-// Only the Azurite child gets the preloads: NODE_OPTIONS is restored once it has started.
-if (preloads.length) process.env.NODE_OPTIONS = [nodeOptions ?? "", ...preloads.map((p) => `--require ${JSON.stringify(p)}`)].join(" ").trim();
-const azurite = await startAzuriteRetrying().finally(() => {
-  if (!preloads.length) return;
-  if (nodeOptions === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = nodeOptions;
-  delete process.env.AZURITE_CPU_PROF_DIR;
-});
-if (preloads.length) console.error(`  Azurite preloads: ${preloads.join(", ")}`);
-const pid = azuritePid();
+const { azurite, pid, profile, profileDir: PROFILE } = await startBenchAzurite();
 const proxies = await startCountingProxies(azurite, undefined, { byTarget: true });
-/** Starts (or stops) Azurite's profiler for a window named `label` (BENCH_AZURITE_PROFILE only). */
-const profile = (label?: string): void => {
-  if (!PROFILE) return;
-  if (label) writeFileSync(`${PROFILE}/label`, label);
-  process.kill(pid, "SIGUSR2");
-};
 const targetReport: Record<string, Record<string, TargetTiming>> = {};
 /** The requests by kind and target since `before`, busiest (total wall ms) first, on stderr. */
 const reportTargets = (window: string, before: Record<string, TargetTiming>): void => {

@@ -11,6 +11,7 @@
  *
  *   npm run bench:scheduler -- 100000        (due mailboxes; default 100000)
  *   npm run bench:scheduler -- 2000          (quick check)
+ * BENCH_AZURITE_PROFILE=<dir> writes a CPU profile of Azurite per tick (bench/support/benchAzurite.ts).
  * Environment: BENCH_LATENCY (ms added to each Storage request; default 0), BENCH_SETUP_CONCURRENCY
  * (default 4), BENCH_MAX_TICKS (stop after this many ticks; default 60), BENCH_DIRECT=1 (the ticks go to
  * Azurite without the proxy: no request counts, but the app CPU is the app's alone). Setup goes to Azurite directly, uncounted, in $batch requests of 100 rows written in
@@ -38,9 +39,9 @@ import { encodeKey } from "../shared/storage/documentTable.js";
 import { mailboxIndexFields } from "../shared/storage/mailboxIndex.js";
 import { QUEUES, TABLES } from "../shared/storage/names.js";
 import { mailboxMessage } from "../shared/sync/dueMessage.js";
-import { startAzuriteRetrying } from "./support/azuriteRetry.js";
+import { startBenchAzurite } from "./support/benchAzurite.js";
 import { startCountingProxies, KINDS, type KindCounts } from "./support/countingProxy.js";
-import { azuritePid, cpuMsOf } from "./support/procStats.js";
+import { cpuMsOf } from "./support/procStats.js";
 
 const N = Number(process.argv[2] ?? 100_000);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 0);
@@ -89,7 +90,7 @@ const quiet = { log: createLogger({ level: "silent" }) };
 const settingsFor = (connectionString: string): ReturnType<typeof loadAppSettings> =>
   loadAppSettings({ AzureWebJobsStorage: connectionString, LOCAL_SECRETS_KEY: randomBytes(32).toString("base64") });
 
-const azurite = await startAzuriteRetrying();
+const { azurite, pid, profile: profileWindow } = await startBenchAzurite();
 const proxies = await startCountingProxies(azurite, undefined, { latencyMs: LATENCY });
 try {
   const direct: Services = await createServices(settingsFor(azurite.connectionString), quiet);
@@ -138,16 +139,17 @@ try {
   if (found.length !== N) throw new Error(`the index finds ${found.length} due mailboxes, expected ${N}`);
 
   const ids = new Set(mailboxes.map((m) => m.id));
-  const pid = azuritePid();
   const timings0 = structuredClone(proxies.timings);
   const ticks: { ms: number; enqueued: number; deferred: number; kinds: KindCounts; appCpuMs: number; azuriteCpuMs: number }[] = [];
   let enqueued = 0;
   while (enqueued < N && ticks.length < MAX_TICKS) {
     const before = { ...proxies.kinds };
     const cpu0 = process.cpuUsage(), az0 = cpuMsOf(pid);
+    profileWindow(`tick-${ticks.length + 1}`);
     t = performance.now();
     const r = await runSchedulerTick(services);
     const ms = performance.now() - t;
+    profileWindow();
     const cpu = process.cpuUsage(cpu0);
     const kinds = Object.fromEntries(KINDS.map((k) => [k, proxies.kinds[k] - before[k]])) as KindCounts;
     ticks.push({ ms, enqueued: r.incoming, deferred: r.deferred, kinds, appCpuMs: (cpu.user + cpu.system) / 1000, azuriteCpuMs: cpuMsOf(pid) - az0 });
@@ -172,7 +174,9 @@ try {
   const twice = [...named.values()].filter((n) => n > 1).length;
   const strangers = [...named.keys()].filter((id) => !ids.has(id)).length;
   const stillDue = (await direct.due.due("incoming", new Date(), 10)).length;
-  const exact = named.size === N && twice === 0 && strangers === 0 && enqueued === N && stillDue === 0;
+  // Stopped early (BENCH_MAX_TICKS), the mailboxes enqueued so far must each be named once.
+  const exactSoFar = twice === 0 && strangers === 0 && named.size === enqueued;
+  const exact = exactSoFar && enqueued === N && stillDue === 0;
 
   const totalMs = ticks.reduce((n, x) => n + x.ms, 0);
   const total = (k: keyof KindCounts): number => ticks.reduce((n, x) => n + x.kinds[k], 0);
@@ -189,12 +193,12 @@ try {
   console.log(`| ${N.toLocaleString("en-US")} | ${DIRECT ? "no proxy" : `${LATENCY} ms`} | ${COMMIT} | ${found.length.toLocaleString("en-US")} / ${findRequests} / ${findMs.toFixed(0)} | ${ticks.length} | ` +
     `${(totalMs / 1000).toFixed(1)} s | ${(ticks[0]?.enqueued ?? 0).toLocaleString("en-US")} in ${((ticks[0]?.ms ?? 0) / 1000).toFixed(1)} s | ` +
     `${perMailbox(requests)} | ${perMailbox(total("tableGet"))} | ${perMailbox(total("tableBatch"))} | ${perMailbox(total("tableQuery"))} | ${perMailbox(total("queue"))} | ${perMailbox(other)} | ` +
-    `${appCpuS.toFixed(1)} (${(appCpuS * 1000 / Math.max(1, enqueued)).toFixed(2)}) | ${azuriteCpuS.toFixed(1)} | ${within ? "yes" : "no"} | ${exact ? "yes" : `NO (named ${named.size}, twice ${twice}, unknown ${strangers}, enqueued ${enqueued}, still due ${stillDue})`} |`);
+    `${appCpuS.toFixed(1)} (${(appCpuS * 1000 / Math.max(1, enqueued)).toFixed(2)}) | ${azuriteCpuS.toFixed(1)} | ${within ? "yes" : "no"} | ${exact ? "yes" : exactSoFar && enqueued < N ? `yes, so far (${enqueued.toLocaleString("en-US")} of ${N.toLocaleString("en-US")})` : `NO (named ${named.size}, twice ${twice}, unknown ${strangers}, enqueued ${enqueued}, still due ${stillDue})`} |`);
   console.log(`\n${enqueued.toLocaleString("en-US")} mailboxes enqueued in ${messages.toLocaleString("en-US")} queue messages. Enqueue rate ${(enqueued / (totalMs / 1000)).toFixed(0)} mailboxes/s over all ticks; per tick: ${ticks.map((x) => `${x.enqueued} in ${(x.ms / 1000).toFixed(1)} s`).join(", ")}; ` +
     `setup ${mailboxSetupS.toFixed(0)} s + ${indexSetupS.toFixed(0)} s. ${DIRECT ? "App CPU is the app's alone (no proxy)." : "App CPU includes the counting proxy (same process)."}`);
   console.log(`Azurite's mean time per answer during the ticks: ${KINDS.filter((k) => proxies.timings[k].n > timings0[k].n)
     .map((k) => `${k} ${((proxies.timings[k].ms - timings0[k].ms) / (proxies.timings[k].n - timings0[k].n)).toFixed(1)} ms (${proxies.timings[k].n - timings0[k].n})`).join(", ")}.`);
-  if (!exact) process.exitCode = 1;
+  if (!exactSoFar) process.exitCode = 1;
 } finally {
   await proxies.close();
   await azurite.stop();
