@@ -98,14 +98,9 @@ export class DueIndex {
    * `at` even when that is later. The entry keeps the polling interval the index holds for it.
    */
   async schedule(direction: DueDirection, mailboxId: string, at: Date, exactly = false): Promise<void> {
-    const pk = this.partitionOf(direction, mailboxId);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const ptr = await this.pointerIn(pk, mailboxId);
-      const next = entryKey(at, mailboxId);
-      if (ptr && (ptr.entryRowKey === next || (!exactly && ptr.entryRowKey < next))) return;
-      if (await this.trySubmit(moveActions(pk, mailboxId, ptr, next, ptr?.every))) return;
-    }
-    throw storageError(new Error("due index: too many concurrent changes"));
+    const next = entryKey(at, mailboxId);
+    await this.move(direction, mailboxId, (ptr) =>
+      ptr && (ptr.entryRowKey === next || (!exactly && ptr.entryRowKey < next)) ? undefined : { at, every: ptr?.every });
   }
 
   /**
@@ -115,13 +110,25 @@ export class DueIndex {
    * Nothing happens for a mailbox that is not in the index.
    */
   async setEvery(direction: DueDirection, mailboxId: string, every: number, now: Date): Promise<void> {
+    await this.move(direction, mailboxId, (ptr) => {
+      const held = ptr?.every ?? DEFAULT_EVERY_MINUTES;
+      if (!ptr || held === every) return undefined;
+      const at = parseEntry(ptr.entryRowKey).dueAt.getTime();
+      return { at: new Date(at > now.getTime() ? Math.max(now.getTime(), at + (every - held) * 60_000) : at), every };
+    });
+  }
+
+  /**
+   * Reads the mailbox's pointer, asks `target` where its entry should be (undefined: where it is),
+   * and moves it there in one transaction; read and tried again when a concurrent change wins.
+   */
+  private async move(direction: DueDirection, mailboxId: string, target: (ptr: (PointerEntity & { etag: string }) | undefined) => { at: Date; every: number | undefined } | undefined): Promise<void> {
     const pk = this.partitionOf(direction, mailboxId);
     for (let attempt = 0; attempt < 5; attempt++) {
       const ptr = await this.pointerIn(pk, mailboxId);
-      if (!ptr || (ptr.every ?? DEFAULT_EVERY_MINUTES) === every) return;
-      const at = parseEntry(ptr.entryRowKey).dueAt.getTime();
-      const moved = at > now.getTime() ? Math.max(now.getTime(), at + (every - (ptr.every ?? DEFAULT_EVERY_MINUTES)) * 60_000) : at;
-      if (await this.trySubmit(moveActions(pk, mailboxId, ptr, entryKey(new Date(moved), mailboxId), every))) return;
+      const to = target(ptr);
+      if (!to) return;
+      if (await this.trySubmit(moveActions(pk, mailboxId, ptr, entryKey(to.at, mailboxId), to.every))) return;
     }
     throw storageError(new Error("due index: too many concurrent changes"));
   }

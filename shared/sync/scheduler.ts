@@ -68,7 +68,7 @@ function claimOf(direction: Direction, entry: DueEntry, now: Date): { nextAt: Da
 /** Claims a chunk's entries in one transaction and sends the ones it took as one message. */
 async function runChunk(services: Services, direction: Direction, chunk: DueEntry[], now: Date): Promise<number> {
   const claims = chunk.map((entry) => ({ entry, ...claimOf(direction, entry, now) }));
-  const taken = await services.due.settle(direction, claims.map(({ entry, nextAt }) => ({ entry, nextAt })));
+  const taken = await services.due.settle(direction, claims);
   const due = claims.filter((_, i) => taken[i]).map((c) => c.item);
   if (due.length === 0) return 0;
   try {

@@ -34,17 +34,22 @@ after(async () => { await app?.stop(); });
 
 const table = (): TableClient => app.services.storage.table(TABLES.coordination);
 
-/** Counts the transactions a DueIndex submits (and can fail the next one on purpose). */
+/** `target` with its methods bound to it; `intercept` sees every property read and may answer another value. */
+function watched<T extends object>(target: T, intercept: (prop: string | symbol, value: unknown) => unknown): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const v: unknown = Reflect.get(t, prop, receiver);
+      return intercept(prop, typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v);
+    },
+  });
+}
+
+/** Counts the transactions a DueIndex submits. */
 function countingIndex(): { index: DueIndex; transactions: TransactionAction[][] } {
   const client = table();
   const transactions: TransactionAction[][] = [];
-  const counted = new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop === "submitTransaction") return (actions: TransactionAction[]) => { transactions.push(actions); return target.submitTransaction(actions); };
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  const counted = watched(client, (prop, v) => prop !== "submitTransaction" ? v
+    : (actions: TransactionAction[]) => { transactions.push(actions); return client.submitTransaction(actions); });
   return { index: new DueIndex(counted), transactions };
 }
 
@@ -163,12 +168,9 @@ test("in one transaction and one message, without reading a mailbox; their worke
   await drain();
   const { index, transactions } = countingIndex();
   let mailboxReads = 0;
-  const mailboxes = new Proxy(app.services.repos.mailboxes, {
-    get(target, prop, receiver) {
-      if (prop === "get") mailboxReads++;
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const mailboxes = watched(app.services.repos.mailboxes, (prop, v) => {
+    if (prop === "get") mailboxReads++;
+    return v;
   });
   const services: Services = { ...app.services, due: index, repos: { ...app.services.repos, mailboxes } };
   assert.equal((await runSchedulerTick(services)).incoming, 4);
